@@ -1,0 +1,2 @@
+"""llmos: from attention to agents."""
+__version__ = "0.1.0"

@@ -1,0 +1,4 @@
+"""Where each `llmos` verb lives. One line per verb; each layer adds its own."""
+from llmos.cli.main import register
+
+# register("train", "llmos.train.cli:train")
