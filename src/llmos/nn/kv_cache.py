@@ -1,0 +1,121 @@
+"""A static, preallocated key/value cache for incremental decoding.
+
+Decoding one token at a time re-uses every earlier key and value, so they are
+kept rather than recomputed (the cache turns an O(T^2) re-run per token into
+O(T) work). The buffers are allocated once at full size, as in gpt-fast, so
+memory use is known up front and no step reallocates.
+
+Each row (a "slot") holds one sequence and has its own length, so a batch can
+mix sequences of different lengths: this is what continuous batching needs.
+A forward pass writes its new keys at each row's current length:
+
+    cache = KVCache(n_layers, slots, n_kv_heads, max_len, head_dim)
+    step = cache.step(T, slots=rows, attention_mask=mask)   # plan the write
+    k_all, v_all = step.update(layer, k, v)                 # in every layer
+    step.commit()                                           # advance lengths
+
+Layout: k, v (L, S, Hkv, max_len, D); lengths (S,); valid (S, max_len) marks
+real tokens (False at left padding); pos (S, max_len) is each stored token's
+position id (padding does not count), used by rotary embeddings and
+sliding-window attention.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+class CacheFullError(RuntimeError):
+    pass
+
+
+class KVCache:
+    def __init__(self, n_layers: int, n_slots: int, n_kv_heads: int, max_len: int, head_dim: int,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str | None = None):
+        shape = (n_layers, n_slots, n_kv_heads, max_len, head_dim)
+        self.k = torch.zeros(shape, dtype=dtype, device=device)
+        self.v = torch.zeros(shape, dtype=dtype, device=device)
+        self.lengths = torch.zeros(n_slots, dtype=torch.long, device=device)
+        self.valid = torch.zeros(n_slots, max_len, dtype=torch.bool, device=device)
+        self.pos = torch.zeros(n_slots, max_len, dtype=torch.long, device=device)
+        self.max_len = max_len
+
+    @property
+    def n_slots(self) -> int:
+        return self.k.shape[1]
+
+    def reset(self, slots: Tensor | list[int] | None = None) -> None:
+        """Empty the given slots (all by default) so new sequences can use them."""
+        idx = slice(None) if slots is None else torch.as_tensor(slots, device=self.lengths.device)
+        self.lengths[idx] = 0
+        self.valid[idx] = False
+
+    def step(self, n_new: int, slots: Tensor | None = None,
+             attention_mask: Tensor | None = None) -> "CacheStep":
+        """Plan writing n_new tokens into `slots` (default rows 0..B-1)."""
+        device = self.lengths.device
+        if slots is None:
+            b = attention_mask.shape[0] if attention_mask is not None else None
+            rows = torch.arange(b if b is not None else self.n_slots, device=device)
+        else:
+            rows = torch.as_tensor(slots, device=device).long()
+        start = self.lengths[rows]                                          # (B,)
+        end = int((start + n_new).max())
+        if end > self.max_len:
+            raise CacheFullError(f"KV cache holds {self.max_len} tokens per sequence; writing "
+                                 f"{n_new} more would need {end}. Allocate a longer cache "
+                                 "(model.new_cache(..., max_len=...)) or shorten the input.")
+        write = start[:, None] + torch.arange(n_new, device=device)        # (B, T)
+        new_valid = (torch.ones(len(rows), n_new, dtype=torch.bool, device=device)
+                     if attention_mask is None else attention_mask.bool())
+        # position ids continue from the number of real tokens already stored
+        before = torch.arange(self.max_len, device=device)[None, :] < start[:, None]
+        seen = (self.valid[rows] & before).sum(-1)                          # (B,)
+        positions = seen[:, None] + new_valid.long().cumsum(-1) - 1
+        positions = positions.clamp(min=0)                                  # (B, T)
+        contiguous = slots is None
+        return CacheStep(self, rows, write, new_valid, positions, end, contiguous)
+
+
+@dataclass
+class CacheStep:
+    """One forward pass's write into the cache."""
+    cache: KVCache
+    rows: Tensor        # (B,) cache slots of the batch rows
+    write: Tensor       # (B, T) where each new token goes
+    new_valid: Tensor   # (B, T) real (True) or padding (False)
+    positions: Tensor   # (B, T) position ids of the new tokens
+    end: int            # keys to read: 0 .. end-1
+    contiguous: bool    # rows are 0..B-1, so reads can be views
+
+    def __post_init__(self) -> None:
+        c, rows, write = self.cache, self.rows, self.write
+        c.valid[rows[:, None], write] = self.new_valid
+        c.pos[rows[:, None], write] = self.positions
+
+    def update(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Store k, v (B, Hkv, T, D); return every stored key/value (B, Hkv, end, D)."""
+        c, rows = self.cache, self.rows
+        c.k[layer, rows[:, None], :, self.write] = k.transpose(1, 2).to(c.k.dtype)   # (B, T, Hkv, D)
+        c.v[layer, rows[:, None], :, self.write] = v.transpose(1, 2).to(c.v.dtype)
+        if self.contiguous:
+            b = rows.shape[0]
+            return c.k[layer, :b, :, : self.end], c.v[layer, :b, :, : self.end]
+        return c.k[layer, rows, :, : self.end], c.v[layer, rows, :, : self.end]
+
+    def key_valid(self) -> Tensor:
+        """(B, end) which stored keys are real tokens."""
+        return self.cache.valid[self.rows, : self.end]
+
+    def key_positions(self) -> Tensor:
+        """(B, end) position ids of the stored keys."""
+        return self.cache.pos[self.rows, : self.end]
+
+    def query_slots(self) -> Tensor:
+        """(B, T) physical index of each new token (for the causal mask)."""
+        return self.write
+
+    def commit(self) -> None:
+        self.cache.lengths[self.rows] = self.write[:, -1] + 1

@@ -1,0 +1,75 @@
+"""Multi-head attention: self, cross, causal; multi-, grouped- and single-KV-head.
+
+    head_i = Attention(X W_q^i, C W_k^g(i), C W_v^g(i))      C = X for self-attention
+    MHA(X, C) = concat(head_1 .. head_H) W_o                  (Vaswani et al. 2017, sec. 3.2.2)
+
+Key/value heads can be fewer than query heads (GQA, Ainslie et al. 2023):
+
+    MHA  (n_kv_heads = n_heads)   q q q q      GQA (n_kv_heads = 2)  q q q q      MQA (n_kv_heads = 1)  q q q q
+                                  | | | |                            \\ / \\ /                             \\ \\ / /
+                                  k k k k                             k   k                                 k
+
+which shrinks the KV cache by n_heads / n_kv_heads with little loss in quality.
+"""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from llmos.nn.attention import attention
+from llmos.nn.kv_cache import CacheStep
+from llmos.nn.positions import RotaryEmbedding
+
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, d_model: int, n_heads: int, n_kv_heads: int | None = None,
+                 head_dim: int | None = None, qkv_bias: bool = True, out_bias: bool = True,
+                 dropout: float = 0.0, kv_dim: int | None = None):
+        super().__init__()
+        n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
+        if head_dim is None:
+            if d_model % n_heads:
+                raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}; "
+                                 "change one of them or set head_dim")
+            head_dim = d_model // n_heads
+        if n_heads % n_kv_heads:
+            raise ValueError(f"n_heads={n_heads} must be a multiple of n_kv_heads={n_kv_heads}")
+        self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, head_dim
+        self.dropout = dropout
+        kv_dim = d_model if kv_dim is None else kv_dim
+        self.q_proj = nn.Linear(d_model, n_heads * head_dim, bias=qkv_bias)
+        self.k_proj = nn.Linear(kv_dim, n_kv_heads * head_dim, bias=qkv_bias)
+        self.v_proj = nn.Linear(kv_dim, n_kv_heads * head_dim, bias=qkv_bias)
+        self.o_proj = nn.Linear(n_heads * head_dim, d_model, bias=out_bias)
+
+    def _split(self, x: Tensor, n: int) -> Tensor:                # (B, T, n*D) -> (B, n, T, D)
+        b, t, _ = x.shape
+        return x.view(b, t, n, self.head_dim).transpose(1, 2)
+
+    def forward(self, x: Tensor, context: Tensor | None = None, *, mask: Tensor | None = None,
+                is_causal: bool = False,
+                rope: tuple[RotaryEmbedding, Tensor, Tensor] | None = None,
+                cache: CacheStep | None = None, layer: int = 0,
+                need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
+        """x (B, T, C) queries; context (B, S, C) keys/values (x itself when None).
+
+        mask: bool (True = may attend) or additive, broadcastable to (B, H, T, S).
+        rope: (rotary, cos, sin) at the new tokens' positions; keys are rotated before
+              they are cached, so cached keys keep their own positions.
+        cache: this forward's KV-cache write; keys/values are appended and all are read back.
+        Returns (output (B, T, C), attention weights (B, H, T, S) or None).
+        """
+        src = x if context is None else context
+        q = self._split(self.q_proj(x), self.n_heads)             # (B, H, T, D)
+        k = self._split(self.k_proj(src), self.n_kv_heads)        # (B, Hkv, S, D)
+        v = self._split(self.v_proj(src), self.n_kv_heads)        # (B, Hkv, S, D)
+        if rope is not None:
+            rotary, cos, sin = rope
+            q, k = rotary.rotate(q, cos, sin), rotary.rotate(k, cos, sin)
+        if cache is not None:
+            k, v = cache.update(layer, k, v)                      # (B, Hkv, S_all, D)
+        out, weights = attention(q, k, v, mask=mask, is_causal=is_causal,
+                                 dropout_p=self.dropout if self.training else 0.0,
+                                 need_weights=need_weights)
+        b, _, t, _ = out.shape
+        out = out.transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim)   # (B, T, H*D)
+        return self.o_proj(out), weights

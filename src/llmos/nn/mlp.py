@@ -1,0 +1,61 @@
+"""Position-wise feed-forward networks.
+
+GELU MLP (GPT-2, BERT):   FFN(x) = W2 act(W1 x + b1) + b2
+SwiGLU (Shazeer 2020):    FFN(x) = W_down (silu(W_gate x) * W_up x)     (Llama family)
+ReLU MLP is the 2017 Transformer's: act = max(0, .).
+"""
+from __future__ import annotations
+
+import math
+
+from torch import Tensor, nn
+
+ACTIVATIONS = {
+    "relu": nn.functional.relu,
+    "gelu": nn.functional.gelu,                                   # exact, erf form (BERT)
+    "gelu_tanh": lambda x: nn.functional.gelu(x, approximate="tanh"),  # GPT-2's "gelu_new"
+    "silu": nn.functional.silu,
+}
+
+
+def activation(name: str):
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}") from None
+
+
+class MLP(nn.Module):
+    """Two linear layers with an activation between them."""
+
+    def __init__(self, d_model: int, d_ff: int, act: str = "gelu", bias: bool = True,
+                 dropout: float = 0.0):
+        super().__init__()
+        self.fc_in = nn.Linear(d_model, d_ff, bias=bias)
+        self.fc_out = nn.Linear(d_ff, d_model, bias=bias)
+        self.act = activation(act)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:                    # (B, T, C) -> (B, T, C)
+        return self.fc_out(self.dropout(self.act(self.fc_in(x))))
+
+
+class SwiGLU(nn.Module):
+    """Gated feed-forward: down(silu(gate(x)) * up(x))."""
+
+    def __init__(self, d_model: int, d_ff: int, bias: bool = False, act: str = "silu"):
+        super().__init__()
+        self.gate_proj = nn.Linear(d_model, d_ff, bias=bias)
+        self.up_proj = nn.Linear(d_model, d_ff, bias=bias)
+        self.down_proj = nn.Linear(d_ff, d_model, bias=bias)
+        self.act = activation(act)
+
+    def forward(self, x: Tensor) -> Tensor:                    # (..., C) -> (..., C)
+        return self.down_proj(self.act(self.gate_proj(x)) * self.up_proj(x))
+
+
+def swiglu_hidden(d_model: int, multiple_of: int = 64) -> int:
+    """Llama's sizing: 2/3 of 4d, rounded up, so SwiGLU costs what a 4d GELU MLP costs."""
+    hidden = int(2 * 4 * d_model / 3)
+    return multiple_of * math.ceil(hidden / multiple_of)
+
