@@ -174,6 +174,30 @@ class CausalLM(nn.Module):
         return positions, allowed[:, None], False
 
     # ------------------------------------------------------------------ helpers
+    @classmethod
+    def from_state_dict(cls, config: ModelConfig, state_dict: dict[str, Tensor],
+                        device: torch.device | str = "cpu", dtype: torch.dtype | None = None) -> "CausalLM":
+        """Build the model straight from weights, without initializing it first."""
+        with torch.device("meta"):
+            model = cls(config)
+        sd = {k: v.to(device=device, dtype=dtype if dtype and v.is_floating_point() else v.dtype)
+              for k, v in state_dict.items()}
+        if config.tie_embeddings:
+            sd.pop("lm_head.weight", None)
+        model.load_state_dict(sd, strict=not config.tie_embeddings, assign=True)
+        if config.tie_embeddings:
+            model.lm_head.weight = model.tok_emb.weight
+        # non-persistent buffers (rotary frequencies, sinusoid tables) are rebuilt, not loaded
+        if model.rotary is not None:
+            model.rotary = RotaryEmbedding(config.dim_per_head, config.rope_theta, config.rope_scaling,
+                                           config.rope_interleaved).to(device)
+        if isinstance(model.pos_emb, SinusoidalPositions):
+            model.pos_emb = SinusoidalPositions(config.max_seq_len, config.d_model).to(device)
+        missing = [n for n, p in model.named_parameters() if p.is_meta]
+        if missing:
+            raise ValueError(f"weights missing for: {', '.join(missing[:5])}")
+        return model
+
     def new_cache(self, batch_size: int, max_len: int | None = None, dtype: torch.dtype | None = None) -> KVCache:
         """A KV cache with `batch_size` slots of `max_len` tokens (default: the model's context)."""
         cfg, p = self.config, next(self.parameters())

@@ -1,0 +1,114 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from llmos.hub import CheckpointError, UnsupportedArchitecture, load_model, save_pretrained
+from llmos.nn import CausalLM, ModelConfig
+
+from tests.hub.hf_models import FAMILIES, hf_model, transformers
+
+TOL = 1e-4
+
+
+def _ids(vocab=97, b=2, t=20, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(3, vocab, (b, t), generator=g)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_hf_folder_loads_with_equal_logits(family, tmp_path):
+    ref = hf_model(family)
+    ref.save_pretrained(tmp_path)
+    ours = load_model(tmp_path).eval()
+    assert ours.config.family == family
+    ids = _ids()
+    with torch.no_grad():
+        want = ref(ids).logits
+        got = ours(ids).logits
+    assert (got - want).abs().max().item() < TOL
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_llmos_folder_loads_in_transformers_with_equal_logits(family, tmp_path):
+    src = hf_model(family, seed=3)
+    src.save_pretrained(tmp_path / "hf")
+    ours = load_model(tmp_path / "hf").eval()
+    save_pretrained(ours, tmp_path / "llmos")
+    back = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "llmos", attn_implementation="eager").eval()
+    ids = _ids(seed=4)
+    with torch.no_grad():
+        assert (back(ids).logits - ours(ids).logits).abs().max().item() < TOL
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_padded_batch_matches_transformers(family, tmp_path):
+    ref = hf_model(family, seed=5)
+    ref.save_pretrained(tmp_path)
+    ours = load_model(tmp_path).eval()
+    ids = _ids(t=12, seed=6)
+    mask = torch.ones_like(ids)
+    mask[0, :4] = 0                                   # left padding on the first row
+    with torch.no_grad():
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)      # llmos counts real tokens only
+        want = ref(ids, attention_mask=mask, position_ids=positions).logits
+        got = ours(ids, attention_mask=mask).logits
+    real = mask.bool()
+    assert (got[real] - want[real]).abs().max().item() < TOL
+
+
+def test_llmos_built_model_round_trips(tmp_path):
+    cfg = ModelConfig.for_family("llama", vocab_size=50, d_model=32, n_layers=2, n_heads=4, n_kv_heads=1,
+                                 d_ff=64, max_seq_len=64)
+    model = CausalLM(cfg).eval()
+    save_pretrained(model, tmp_path)
+    again = load_model(tmp_path).eval()
+    ids = _ids(vocab=50)
+    with torch.no_grad():
+        assert torch.equal(model(ids).logits, again(ids).logits)
+
+
+def test_unsupported_architecture_is_named(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "falcon", "architectures": ["FalconForCausalLM"]}))
+    with pytest.raises(UnsupportedArchitecture, match="falcon"):
+        load_model(tmp_path)
+
+
+def test_missing_weights_file_is_named(tmp_path):
+    hf_model("llama").save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        load_model(tmp_path)
+
+
+def test_missing_config_is_named(tmp_path):
+    with pytest.raises(CheckpointError, match="config.json"):
+        load_model(tmp_path)
+
+
+def test_missing_tensor_is_named(tmp_path):
+    hf_model("qwen2").save_pretrained(tmp_path)
+    tensors = load_file(tmp_path / "model.safetensors")
+    del tensors["model.layers.1.self_attn.k_proj.bias"]
+    save_file(tensors, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(CheckpointError, match=r"model\.layers\.1\.self_attn\.k_proj\.bias"):
+        load_model(tmp_path)
+
+
+def test_mismatched_shape_names_tensor_and_both_shapes(tmp_path):
+    hf_model("mistral").save_pretrained(tmp_path)
+    tensors = load_file(tmp_path / "model.safetensors")
+    tensors["model.layers.0.mlp.up_proj.weight"] = torch.zeros(81, 48)
+    save_file(tensors, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(CheckpointError) as e:
+        load_model(tmp_path)
+    msg = str(e.value)
+    assert "model.layers.0.mlp.up_proj.weight" in msg and "(81, 48)" in msg and "(80, 48)" in msg
+
+
+def test_corrupt_weights_file_is_named(tmp_path):
+    hf_model("gpt2").save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"\x00garbage")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_model(tmp_path)
