@@ -35,7 +35,11 @@ def stream(model, prompt_ids: list[int], cfg: GenerationConfig) -> Iterator[int]
     """Yield new token ids one by one; stops at stop tokens, the budget, or the context's end."""
     if not prompt_ids:
         raise ValueError("the prompt is empty; give at least one token (e.g. a BOS token)")
-    context = model.config.max_seq_len
+    vocab, context = model.config.vocab_size, model.config.max_seq_len
+    bad = [t for t in prompt_ids if not 0 <= t < vocab]
+    if bad:
+        raise ValueError(f"prompt token id {bad[0]} is outside the model's vocabulary of {vocab}; "
+                         "was the prompt encoded with this model's tokenizer?")
     if len(prompt_ids) >= context:
         raise ValueError(f"the prompt has {len(prompt_ids)} tokens but the model's context is {context}; "
                          "shorten the prompt")
