@@ -105,7 +105,7 @@ def build_parser(fn: Callable[..., Any], prog: str, parser: argparse.ArgumentPar
 
 def run_command(fn: Callable[..., Any], argv: list[str], prog: str) -> Any:
     parser = build_parser(fn, prog)
-    ns = parser.parse_args(argv)
+    ns = parser.parse_intermixed_args(argv)
     try:
         return fn(**vars(ns))
     except ConfigError as e:
