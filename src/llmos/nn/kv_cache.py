@@ -52,6 +52,18 @@ class KVCache:
         self.lengths[idx] = 0
         self.valid[idx] = False
 
+    def reorder(self, slots: Tensor | list[int]) -> None:
+        """Keep the given slots, in this order (new slot i = old slot slots[i]).
+
+        Beam search uses this after each step: every surviving beam continues
+        one parent's prefix, so it takes that parent's keys and values. Slots
+        may repeat (two beams sharing a parent), and their count may differ
+        from before (expanding B sequences into B * beam slots).
+        """
+        idx = torch.as_tensor(slots, device=self.lengths.device).long()
+        self.k, self.v = self.k.index_select(1, idx), self.v.index_select(1, idx)
+        self.lengths, self.valid, self.pos = self.lengths[idx], self.valid[idx], self.pos[idx]
+
     def step(self, n_new: int, slots: Tensor | None = None,
              attention_mask: Tensor | None = None) -> "CacheStep":
         """Plan writing n_new tokens into `slots` (default rows 0..B-1)."""

@@ -45,23 +45,32 @@ class MultiHeadAttention(nn.Module):
         b, t, _ = x.shape
         return x.view(b, t, n, self.head_dim).transpose(1, 2)
 
+    def project_kv(self, context: Tensor) -> tuple[Tensor, Tensor]:
+        """context (B, S, C) -> keys, values (B, Hkv, S, D).
+
+        Cross-attention reads the same encoder output at every decoding step, so
+        a decoder projects it once and passes the result back as `kv=`.
+        """
+        return (self._split(self.k_proj(context), self.n_kv_heads),
+                self._split(self.v_proj(context), self.n_kv_heads))
+
     def forward(self, x: Tensor, context: Tensor | None = None, *, mask: Tensor | None = None,
                 is_causal: bool = False,
                 rope: tuple[RotaryEmbedding, Tensor, Tensor] | None = None,
                 cache: CacheStep | None = None, layer: int = 0,
-                need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
+                need_weights: bool = False,
+                kv: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor | None]:
         """x (B, T, C) queries; context (B, S, C) keys/values (x itself when None).
 
         mask: bool (True = may attend) or additive, broadcastable to (B, H, T, S).
         rope: (rotary, cos, sin) at the new tokens' positions; keys are rotated before
               they are cached, so cached keys keep their own positions.
         cache: this forward's KV-cache write; keys/values are appended and all are read back.
+        kv: keys and values already projected by `project_kv` (context is then ignored).
         Returns (output (B, T, C), attention weights (B, H, T, S) or None).
         """
-        src = x if context is None else context
         q = self._split(self.q_proj(x), self.n_heads)             # (B, H, T, D)
-        k = self._split(self.k_proj(src), self.n_kv_heads)        # (B, Hkv, S, D)
-        v = self._split(self.v_proj(src), self.n_kv_heads)        # (B, Hkv, S, D)
+        k, v = kv if kv is not None else self.project_kv(x if context is None else context)  # (B, Hkv, S, D)
         if rope is not None:
             rotary, cos, sin = rope
             q, k = rotary.rotate(q, cos, sin), rotary.rotate(k, cos, sin)
