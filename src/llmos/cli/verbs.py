@@ -2,3 +2,4 @@
 from llmos.cli.main import register
 
 # register("train", "llmos.train.cli:train")
+register("eliza", "llmos.classic.eliza.cli:eliza")
