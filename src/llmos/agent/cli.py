@@ -1,0 +1,99 @@
+"""`llmos agent serve | trace | bench`: the agent from the command line."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import httpx
+
+from llmos.config import ConfigError
+
+
+def _api_key(api_key: str | None) -> str | None:
+    return api_key or os.environ.get("LLMOS_API_KEY") or os.environ.get("OPENAI_API_KEY")
+
+
+def resolve_model(base_url: str, model: str, api_key: str | None) -> str:
+    """`auto` picks the first model the endpoint lists at /v1/models."""
+    if model != "auto":
+        return model
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        r = httpx.get(base_url.rstrip("/") + "/models", headers=headers, timeout=10)
+        r.raise_for_status()
+        return r.json()["data"][0]["id"]
+    except (httpx.HTTPError, KeyError, IndexError, ValueError) as e:
+        raise ConfigError(f"--model auto: cannot list models at {base_url}/models ({e}); start the "
+                          "model server (e.g. `llmos serve RUN`) or name the model with --model") from None
+
+
+def _agent_config(trace_dir: Path, overrides: list[str]):
+    from llmos.agent.service import AgentConfig
+    from llmos.config import override
+
+    return override(AgentConfig(trace_dir=trace_dir), overrides)
+
+
+def serve(base_url: str = "http://127.0.0.1:8000/v1", model: str = "auto", api_key: str | None = None,
+          host: str = "127.0.0.1", port: int = 8765, trace_dir: Path = Path("runs/agent"),
+          overrides: list[str] | None = None) -> int:
+    """Serve the agent's Action API over HTTP (sessions that work a real browser).
+
+    Routes: POST /v1/sessions, GET /v1/sessions[/ID], POST /v1/sessions/ID/step,
+    POST /v1/sessions/ID/run, DELETE /v1/sessions/ID, GET /v1/sessions/ID/trace[.html].
+    Anyone who can reach the server can drive the browser: keep it on 127.0.0.1.
+
+    Args:
+        base_url: the model's OpenAI-compatible endpoint, ending in /v1 (`llmos serve` or any other).
+        model: the model's name at that endpoint; `auto` takes the first one it lists.
+        api_key: the endpoint's key (default: $LLMOS_API_KEY, then $OPENAI_API_KEY).
+        host: address to listen on.
+        port: TCP port.
+        trace_dir: where each session's trace folder goes.
+        overrides: agent settings, e.g. idle_timeout_s=600 browser.max_elements=100 loop.max_parse_retries=1.
+    """
+    import uvicorn
+
+    from llmos.agent.backends import OpenAIBackend
+    from llmos.agent.server import create_app
+    from llmos.agent.service import Agent
+
+    key = _api_key(api_key)
+    backend = OpenAIBackend(base_url, resolve_model(base_url, model, key), key)
+    agent = Agent(backend, _agent_config(trace_dir, overrides or []))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {host}; anyone who reaches it can drive this browser",
+              file=sys.stderr)
+    print(f"llmos agent: http://{host}:{port}/v1/sessions  (model {backend.model} at {base_url})",
+          file=sys.stderr)
+    try:
+        uvicorn.run(create_app(agent), host=host, port=port, log_level="warning")
+    finally:
+        agent.shutdown()
+    return 0
+
+
+def trace(session: str, trace_dir: Path = Path("runs/agent"), html: Path | None = None,
+          full: bool = False) -> int:
+    """Show a session's trace: each step's action, policy verdict, result and timings.
+
+    Args:
+        session: a session id (looked up in --trace-dir), a session folder, or a trace.jsonl file.
+        trace_dir: where session traces are kept.
+        html: also write a self-contained HTML view (screenshots embedded) to this file.
+        full: show thoughts and raw model output too.
+    """
+    from llmos.agent.trace import find_trace
+    from llmos.agent.trace_view import render_console, render_html
+    from llmos.config import atomic_write_text
+
+    try:
+        path = find_trace(session, trace_dir)
+    except FileNotFoundError as e:
+        raise ConfigError(str(e)) from None
+    render_console(path, full=full)
+    if html is not None:
+        atomic_write_text(html, render_html(path))
+        print(f"wrote {html}")
+    return 0

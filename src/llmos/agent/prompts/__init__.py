@@ -1,0 +1,1 @@
+"""Prompt templates (Jinja2) for the browsing agent; rendered by `llmos.agent.prompting`."""
