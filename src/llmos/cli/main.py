@@ -68,4 +68,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as `python -m llmos.cli.main`: use the importable module, whose VERBS table verbs.py fills
+    from llmos.cli.main import main as _main
+    sys.exit(_main())
