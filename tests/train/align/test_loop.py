@@ -1,0 +1,62 @@
+import json
+
+import pytest
+import torch
+
+from llmos.config import ConfigError
+from llmos.train.align.data import SFTExample
+from llmos.train.align.loop import AlignConfig, batch_indices, lr_at, split_eval
+from llmos.train.align.sft import SFTConfig, train_sft
+
+from tests.train.align.tiny import tiny_model, tiny_tokenizer
+
+DATA = [SFTExample("ab", "xyz"), SFTExample("ba", "hhh"), SFTExample("cd", "a?"), SFTExample("h", "bb")]
+
+
+def cfg(**kw):
+    return SFTConfig(**{**dict(steps=6, batch_size=3, lr=1e-2, max_len=16, max_prompt_len=8, save_every=2), **kw})
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
+    tok = tiny_tokenizer()
+    straight = tiny_model(tok)
+    train_sft(straight, tok, DATA, tmp_path / "a", cfg(), progress=False)
+
+    def stop_at_3(step):
+        if step == 3:
+            raise Interrupt
+    with pytest.raises(Interrupt):
+        train_sft(tiny_model(tok), tok, DATA, tmp_path / "b", cfg(), progress=False, callback=stop_at_3)
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["step"] == 2
+    with pytest.raises(ConfigError, match="--resume"):
+        train_sft(tiny_model(tok), tok, DATA, tmp_path / "b", cfg(), progress=False)
+    resumed = tiny_model(tok)
+    train_sft(resumed, tok, DATA, tmp_path / "b", cfg(), resume=True, progress=False)
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]                  # the lost step 3 is logged once, after the resume
+
+
+def test_batches_cover_each_epoch_once_and_depend_only_on_seed_and_step():
+    seen = [i for k in range(4) for i in batch_indices(10, 5, k, seed=1)]
+    assert sorted(seen[:10]) == list(range(10)) and sorted(seen[10:]) == list(range(10))
+    assert seen[:10] != seen[10:]
+    assert batch_indices(10, 5, 3, seed=1) == seen[15:]
+
+
+def test_schedule_warms_up_then_decays():
+    c = AlignConfig(lr=1.0, warmup_steps=4, steps=104, schedule="cosine")
+    assert [lr_at(c, s) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    assert lr_at(c, 54) == pytest.approx(0.55) and lr_at(c, 104) == pytest.approx(0.1)
+
+
+def test_split_and_validation():
+    train, held = split_eval(list(range(20)), 0.25, seed=0)
+    assert len(held) == 5 and sorted(train + held) == list(range(20))
+    with pytest.raises(ConfigError, match="max_prompt_len"):
+        AlignConfig(max_len=16, max_prompt_len=16).validate()
