@@ -122,6 +122,10 @@ def test_loading_errors_name_what_is_wrong(tmp_path):
         load_bert(tmp_path)
 
     (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="model.safetensors.*corrupt"):
+        load_bert(tmp_path)
+
     (tmp_path / "model.safetensors").unlink()
     with pytest.raises(CheckpointError, match="model.safetensors or pytorch_model.bin"):
         load_bert(tmp_path)

@@ -10,6 +10,8 @@ from llmos.nn.positions import sinusoidal_table
 from llmos.nn.transformer import Seq2SeqConfig, Seq2SeqTransformer
 
 D, H, FF = 32, 4, 64
+# torch.nn.Transformer's notes about its own nested-tensor fast path
+pytestmark = pytest.mark.filterwarnings("ignore:.*nested.?tensor:UserWarning")
 
 
 def copy_mha(dst: MultiHeadAttention, src: nn.MultiheadAttention) -> None:

@@ -59,7 +59,8 @@ def config_from_hf(hf: dict, where: str = "config.json") -> BertConfig:
                                       "llmos's BERT loader reads model_type 'bert'")
     act = hf.get("hidden_act", "gelu")
     if act not in ACTIVATIONS:
-        raise UnsupportedArchitecture(f"{where}: hidden_act {act!r} is not supported; use one of {sorted(ACTIVATIONS)}")
+        raise UnsupportedArchitecture(f"{where}: hidden_act {act!r} is not supported; "
+                                      f"use one of {sorted(ACTIVATIONS)}")
     if hf.get("position_embedding_type", "absolute") != "absolute":
         raise UnsupportedArchitecture(f"{where}: position_embedding_type {hf['position_embedding_type']!r} "
                                       "is not supported; llmos's BERT has absolute positions")
@@ -90,7 +91,8 @@ def read_weights(folder: Path) -> tuple[dict[str, torch.Tensor], str]:
         try:
             return load_file(str(st)), st.name
         except (SafetensorError, OSError) as e:
-            raise CheckpointError(f"{st} is not a readable safetensors file ({e}); it is corrupt or truncated") from None
+            raise CheckpointError(f"{st} is not a readable safetensors file ({e}); "
+                                  "it is corrupt or truncated") from None
     if pt.is_file():
         try:
             return torch.load(pt, map_location="cpu", weights_only=True), pt.name
