@@ -1,0 +1,324 @@
+"""A batched decoding engine: continuous batching over a static per-slot KV cache.
+
+Requests arrive at any time and finish at any time. The engine keeps one KV
+cache with `n_slots` rows (slots); a request holds a slot from its prefill to
+its last token. Each step of the engine's loop
+
+    1. frees the slots of cancelled requests,
+    2. admits waiting requests into free slots and prefills their prompts
+       (prompts batched into one left-padded forward where the padding fits),
+    3. decodes every running request together: ONE forward with one new
+       token per row, rows at different lengths (the cache tracks each),
+    4. samples the next token of every row (batched, per-request settings),
+    5. hands each request its new text; finished requests leave, freeing slots.
+
+so a request joins or leaves the running batch between two decode steps
+(continuous batching, Yu et al. 2022, "Orca"), instead of waiting for the
+slowest member of a fixed batch. Greedy output is the same as
+`llmos.infer.generate` on the prompt alone, whatever else shares the batch.
+
+    engine = Engine(model, tokenizer).start()
+    handle = engine.submit(prompt_ids, GenerationConfig(max_new_tokens=50, stop=["\\n"]))
+    for delta in handle: print(delta.text, end="")     # or: handle.result(), `async for`
+    engine.stop()
+
+The loop runs in a background thread; `submit` and `cancel` are thread-safe.
+"""
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from llmos.infer.batch_sampling import sample_batch
+from llmos.infer.detokenize import IncrementalDetokenizer, StopStrings
+from llmos.infer.request import Delta, Request, RequestHandle
+from llmos.infer.sampling import GenerationConfig, make_generator
+
+log = logging.getLogger(__name__)
+
+
+class EngineBusy(RuntimeError):
+    """The engine's queue is full; try again later."""
+
+
+@dataclass
+class EngineConfig:
+    n_slots: int = 16               # sequences decoded together (rows of the KV cache)
+    max_len: int | None = None      # tokens per slot; default the model's context
+    prefill_tokens: int = 4096      # most tokens (padding included) in one prefill forward
+    max_pending: int = 1024         # waiting requests beyond this are refused (EngineBusy)
+
+    def __post_init__(self) -> None:
+        if self.n_slots < 1:
+            raise ValueError(f"n_slots must be >= 1, got {self.n_slots}")
+        if self.prefill_tokens < 1:
+            raise ValueError(f"prefill_tokens must be >= 1, got {self.prefill_tokens}")
+
+
+class Engine:
+    def __init__(self, model, tokenizer=None, config: EngineConfig | None = None,
+                 stop_token_ids: set[int] | None = None):
+        """stop_token_ids: tokens that end every request whose GenerationConfig leaves
+        `stop_token_ids` None (default: the model's end-of-sequence token)."""
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.config = cfg = config or EngineConfig()
+        self.context = model.config.max_seq_len
+        self.device = next(model.parameters()).device
+        self.cache = model.new_cache(cfg.n_slots, cfg.max_len or self.context)
+        eos = model.config.eos_token_id
+        self.default_stop_ids = frozenset(stop_token_ids if stop_token_ids is not None
+                                          else () if eos is None else (eos,))
+        self._free = list(range(cfg.n_slots))        # a heap: the lowest free slot first
+        self._pending: deque[tuple[Request, RequestHandle]] = deque()
+        self._running: list[Request] = []
+        self._handles: dict[int, RequestHandle] = {}
+        self._counts: Tensor | None = None           # (slots, V) generated-token counts, made on demand
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.steps = 0                               # decode steps run (for tests and benchmarks)
+        self.max_batch = 0                           # most requests decoded in one step so far
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "Engine":
+        if self._thread is None:
+            self._stopping = False
+            self._thread = threading.Thread(target=self._loop, name="llmos-engine", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Finish the loop; requests still waiting or running end as cancelled."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> "Engine":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def num_active(self) -> int:
+        """Requests holding a cache slot now."""
+        return self.config.n_slots - len(self._free)
+
+    @property
+    def num_pending(self) -> int:
+        """Requests waiting for a free slot."""
+        return len(self._pending)
+
+    # ------------------------------------------------------------------ submitting
+    def submit(self, prompt_ids: list[int], gen: GenerationConfig | None = None, *,
+               frequency_penalty: float = 0.0, presence_penalty: float = 0.0,
+               loop: asyncio.AbstractEventLoop | None = None) -> RequestHandle:
+        """Queue a request; returns its handle at once. Thread-safe. Requests
+        submitted before `start()` wait for it (and are then prefilled together).
+
+        loop: deliver deltas to this event loop (for `async for`); see `asubmit`.
+        Raises ValueError for a prompt the model cannot take, EngineBusy when the queue is full.
+        """
+        gen = gen or GenerationConfig()
+        self._check_prompt(prompt_ids)
+        if gen.stop and self.tokenizer is None:
+            raise ValueError("stop strings need a tokenizer: pass one to Engine(model, tokenizer)")
+        request = Request(
+            prompt_ids=list(prompt_ids), gen=gen,
+            stop_ids=frozenset(gen.stop_token_ids) if gen.stop_token_ids is not None else self.default_stop_ids,
+            generator=make_generator(gen.seed, "cpu"),
+            detokenizer=IncrementalDetokenizer(self.tokenizer) if self.tokenizer is not None else None,
+            stops=StopStrings(gen.stop), frequency_penalty=frequency_penalty, presence_penalty=presence_penalty)
+        request.budget = min(gen.max_new_tokens, self.context - len(prompt_ids))
+        handle = RequestHandle(request, self, loop)
+        if request.budget <= 0:
+            request.finish_reason = "length"
+            handle._deliver(Delta("", [], "length"))
+            return handle
+        with self._cond:
+            if self._stopping:
+                raise RuntimeError("the engine is stopping; it takes no new requests")
+            if len(self._pending) >= self.config.max_pending:
+                raise EngineBusy(f"{len(self._pending)} requests are already waiting; try again later")
+            self._pending.append((request, handle))
+            self._cond.notify()
+        return handle
+
+    def asubmit(self, prompt_ids: list[int], gen: GenerationConfig | None = None, **kwargs) -> RequestHandle:
+        """`submit` from a coroutine: the handle is read with `async for`."""
+        return self.submit(prompt_ids, gen, loop=asyncio.get_running_loop(), **kwargs)
+
+    def _check_prompt(self, prompt_ids: list[int]) -> None:
+        if not prompt_ids:
+            raise ValueError("the prompt is empty; give at least one token (e.g. a BOS token)")
+        vocab = self.model.config.vocab_size
+        bad = [t for t in prompt_ids if not (isinstance(t, int) and 0 <= t < vocab)]
+        if bad:
+            raise ValueError(f"prompt token id {bad[0]!r} is outside the model's vocabulary of {vocab}")
+        limit = min(self.context, self.cache.max_len)
+        if len(prompt_ids) >= limit:
+            raise ValueError(f"the prompt has {len(prompt_ids)} tokens but the model's context is {limit}; "
+                             "shorten the prompt")
+
+    def _cancel(self, request: Request) -> None:
+        with self._cond:
+            request.cancelled = True
+            for i, (r, handle) in enumerate(self._pending):
+                if r is request:   # still waiting: it never held a slot, so it ends here
+                    del self._pending[i]
+                    self._finish(r, "cancelled", handle=handle)
+                    break
+            self._cond.notify()
+
+    # ------------------------------------------------------------------ the loop
+    def _loop(self) -> None:
+        with torch.inference_mode():
+            while True:
+                with self._cond:
+                    while not (self._stopping or self._pending or self._running):
+                        self._cond.wait()
+                    if self._stopping:
+                        break
+                    admitted = self._admit()
+                try:
+                    self._step(admitted)
+                except Exception as e:  # a bug must not take the server down: fail these requests
+                    log.exception("engine step failed")
+                    for r in self._running + admitted:
+                        if r.finish_reason is None:
+                            self._finish(r, "error", error=f"{type(e).__name__}: {e}")
+                    self._running = []
+            with self._cond:
+                for r in self._running:
+                    self._finish(r, "cancelled")
+                for r, handle in self._pending:
+                    self._finish(r, "cancelled", handle=handle)
+                self._running, self._pending = [], deque()
+
+    def _admit(self) -> list[Request]:
+        """Move waiting requests into free slots (under the lock)."""
+        admitted = []
+        while self._pending and self._free:
+            request, handle = self._pending.popleft()
+            self._handles[request.id] = handle
+            request.slot = heapq.heappop(self._free)
+            admitted.append(request)
+        return admitted
+
+    def _step(self, admitted: list[Request]) -> None:
+        running = []
+        for r in self._running:
+            if r.cancelled:
+                self._finish(r, "cancelled")
+            else:
+                running.append(r)
+        self._running = running
+        logits = []
+        if running:
+            logits.append(self._decode(running))
+            self.steps += 1
+            self.max_batch = max(self.max_batch, len(running))
+        if admitted:
+            logits.append(self._prefill(admitted))
+        rows = running + admitted
+        if not rows:
+            return
+        logits = torch.cat(logits) if len(logits) > 1 else logits[0]           # (B, V)
+        counts = None
+        if any(r.frequency_penalty or r.presence_penalty for r in rows):
+            counts = self._token_counts()[torch.tensor([r.slot for r in rows], device=self.device)]
+        tokens = sample_batch(logits, rows, counts)                               # (B,)
+        if self._counts is not None:
+            self._counts.index_put_((torch.tensor([r.slot for r in rows], device=self.device), tokens),
+                                    torch.ones_like(tokens, dtype=self._counts.dtype), accumulate=True)
+        for r, token in zip(rows, tokens.tolist()):
+            self._advance(r, token)
+        self._running = [r for r in rows if r.finish_reason is None]
+
+    def _decode(self, requests: list[Request]) -> Tensor:
+        """One forward for every running request's last token: logits (B, V)."""
+        ids = torch.tensor([[r.tokens[-1]] for r in requests], device=self.device)   # (B, 1)
+        slots = [r.slot for r in requests]
+        if slots == list(range(len(slots))):
+            # slots 0..B-1: no slot list, so the cache reads its rows as views (no gather)
+            out = self.model(ids, cache=self.cache, attention_mask=torch.ones_like(ids))
+        else:
+            out = self.model(ids, cache=self.cache, cache_slots=torch.tensor(slots, device=self.device))
+        return out.logits[:, -1]
+
+    def _prefill(self, requests: list[Request]) -> Tensor:
+        """Fill the admitted requests' slots with their prompts: last-position logits (k, V)."""
+        logits = [None] * len(requests)
+        order = sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt_ids))
+        while order:
+            group = [order.pop(0)]
+            width = len(requests[group[0]].prompt_ids)
+            # a shorter prompt joins if its left padding still leaves room for all its new tokens
+            for i in list(order):
+                r = requests[i]
+                if (len(group) + 1) * width <= self.config.prefill_tokens and width + r.budget <= self.cache.max_len:
+                    group.append(i)
+                    order.remove(i)
+            for i, row in zip(group, self._prefill_group([requests[i] for i in group], width)):
+                logits[i] = row
+        return torch.stack(logits)
+
+    def _prefill_group(self, requests: list[Request], width: int) -> Tensor:
+        slots = torch.tensor([r.slot for r in requests], device=self.device)
+        if len(requests) == 1:
+            ids = torch.tensor([requests[0].prompt_ids], device=self.device)         # (1, T)
+            return self.model(ids, cache=self.cache, cache_slots=slots, last_only=True).logits[:, -1]
+        ids = torch.zeros(len(requests), width, dtype=torch.long)                     # (k, T) left-padded
+        mask = torch.zeros(len(requests), width, dtype=torch.long)
+        for row, r in enumerate(requests):
+            n = len(r.prompt_ids)
+            ids[row, width - n:] = torch.tensor(r.prompt_ids)
+            mask[row, width - n:] = 1
+        out = self.model(ids.to(self.device), attention_mask=mask.to(self.device), cache=self.cache,
+                         cache_slots=slots, last_only=True)
+        return out.logits[:, -1]
+
+    def _advance(self, r: Request, token: int) -> None:
+        """Take one sampled token: emit its text, or finish the request."""
+        r.n_sampled += 1
+        if token in r.stop_ids:
+            self._finish(r, "stop", text=r.stops.flush(), token_ids=[token])
+            return
+        r.tokens.append(token)
+        text = r.detokenizer.add(token) if r.detokenizer is not None else ""
+        text, hit = r.stops.feed(text)
+        if hit:
+            self._finish(r, "stop", text=text, token_ids=[token])
+        elif r.n_sampled >= r.budget:
+            self._finish(r, "length", text=text + r.stops.flush(), token_ids=[token])
+        elif not self._handles[r.id]._deliver(Delta(text, [token])):
+            self._finish(r, "cancelled")
+
+    def _finish(self, r: Request, reason: str, text: str = "", token_ids: list[int] | None = None,
+                error: str | None = None, handle: RequestHandle | None = None) -> None:
+        r.finish_reason = reason
+        if r.slot >= 0:
+            self.cache.reset([r.slot])
+            if self._counts is not None:
+                self._counts[r.slot] = 0
+            heapq.heappush(self._free, r.slot)
+            r.slot = -1
+        handle = handle or self._handles.pop(r.id, None)
+        if handle is not None:
+            handle._deliver(Delta(text, token_ids or [], reason, error))
+
+    def _token_counts(self) -> Tensor:
+        if self._counts is None:
+            self._counts = torch.zeros(self.config.n_slots, self.model.config.vocab_size, device=self.device)
+        return self._counts

@@ -1,0 +1,158 @@
+"""One generation request inside the batched engine, and the caller's handle on it.
+
+The engine thread owns a `Request` (its cache slot, sampled tokens, text,
+stop conditions); the caller holds a `RequestHandle`, reads `Delta`s from it
+as they come (blocking iteration, or `async for` on an event loop) and may
+`cancel()` it at any time. Deltas cross threads through a queue: a plain
+`queue.SimpleQueue`, or an `asyncio.Queue` fed by `loop.call_soon_threadsafe`
+when the request was submitted from a running event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, AsyncIterator, Iterator, Literal
+
+import torch
+
+from llmos.infer.detokenize import IncrementalDetokenizer, StopStrings
+from llmos.infer.sampling import GenerationConfig
+
+if TYPE_CHECKING:
+    from llmos.infer.engine import Engine
+
+FinishReason = Literal["stop", "length", "cancelled", "error"]
+_ids = itertools.count()
+
+
+class RequestError(RuntimeError):
+    """The engine failed while running this request (not the caller's fault)."""
+
+
+@dataclass
+class Delta:
+    """What one step added to a request."""
+    text: str                                  # new text, safe to show ("" while held back)
+    token_ids: list[int]                       # the token(s) sampled this step
+    finish_reason: FinishReason | None = None  # set on the request's last delta
+    error: str | None = None
+
+
+@dataclass
+class Result:
+    """A finished request, as `RequestHandle.result()` returns it."""
+    text: str
+    token_ids: list[int]          # sampled tokens, a final stop token excluded
+    finish_reason: FinishReason
+    prompt_tokens: int
+    completion_tokens: int        # every token the model sampled for this request
+
+
+@dataclass(eq=False)
+class Request:
+    """Engine-side state of one sequence."""
+    prompt_ids: list[int]
+    gen: GenerationConfig
+    stop_ids: frozenset[int]
+    generator: torch.Generator
+    detokenizer: IncrementalDetokenizer | None
+    stops: StopStrings
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+    id: int = field(default_factory=lambda: next(_ids))
+    slot: int = -1                # KV cache row while running
+    budget: int = 0               # most new tokens: max_new_tokens clipped to the context
+    tokens: list[int] = field(default_factory=list)
+    n_sampled: int = 0
+    cancelled: bool = False
+    finish_reason: FinishReason | None = None
+
+    @property
+    def history(self) -> list[int]:
+        return self.prompt_ids + self.tokens
+
+    @property
+    def sampling_key(self) -> tuple:
+        """Rows with equal keys are sampled together in one batched call."""
+        g = self.gen
+        return (0.0, None, None, g.repetition_penalty) if g.greedy else (
+            g.temperature, g.top_k, g.top_p, g.repetition_penalty)
+
+
+class RequestHandle:
+    """The caller's side of a request: its deltas as they arrive, `cancel()`, `result()`."""
+
+    def __init__(self, request: Request, engine: "Engine", loop: asyncio.AbstractEventLoop | None = None):
+        self.request = request
+        self._engine = engine
+        self._loop = loop
+        self._queue: queue.SimpleQueue | asyncio.Queue = asyncio.Queue() if loop else queue.SimpleQueue()
+        self._done = threading.Event()
+
+    @property
+    def id(self) -> int:
+        return self.request.id
+
+    @property
+    def prompt_tokens(self) -> int:
+        return len(self.request.prompt_ids)
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def cancel(self) -> None:
+        """Stop generating; the engine frees the request's cache slot before its next step."""
+        if not self.done:
+            self._engine._cancel(self.request)
+
+    # called by the engine thread ------------------------------------------
+    def _deliver(self, delta: Delta) -> bool:
+        """Hand a delta to the caller; False if the caller's event loop is gone."""
+        if delta.finish_reason is not None:
+            self._done.set()
+        if self._loop is None:
+            self._queue.put(delta)
+            return True
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, delta)
+            return True
+        except RuntimeError:   # the loop is closed: nobody is listening any more
+            return False
+
+    # called by the caller -------------------------------------------------
+    def __iter__(self) -> Iterator[Delta]:
+        if self._loop is not None:
+            raise TypeError("this request was submitted from an event loop; use `async for`")
+        while True:
+            delta = self._queue.get()
+            yield delta
+            if delta.finish_reason is not None:
+                return
+
+    async def __aiter__(self) -> AsyncIterator[Delta]:
+        if self._loop is None:
+            raise TypeError("this request was submitted without an event loop; use `for`")
+        while True:
+            delta = await self._queue.get()
+            yield delta
+            if delta.finish_reason is not None:
+                return
+
+    def result(self) -> Result:
+        """Wait for the request to finish (blocking) and return everything it made."""
+        return self._collect(list(self))
+
+    async def aresult(self) -> Result:
+        return self._collect([d async for d in self])
+
+    def _collect(self, deltas: list[Delta]) -> Result:
+        last = deltas[-1]
+        if last.finish_reason == "error":
+            raise RequestError(last.error or "the engine failed")
+        r = self.request
+        return Result("".join(d.text for d in deltas), list(r.tokens), last.finish_reason,
+                      len(r.prompt_ids), r.n_sampled)

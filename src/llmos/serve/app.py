@@ -1,0 +1,153 @@
+"""The OpenAI-compatible HTTP API over the batched engine.
+
+    GET  /health                 liveness and the engine's load (no key needed)
+    GET  /v1/models              the served model
+    POST /v1/completions         text in, text out (stream=true: server-sent events)
+    POST /v1/chat/completions    messages in, the assistant's reply out
+
+Each request is validated (schemas.py), turned into prompt token ids
+(served_model.py), and submitted to the engine as one engine request per
+choice; the engine's background thread decodes every request in flight
+together. A handler only waits for its requests' deltas, so the event loop
+stays free to accept other requests meanwhile.
+
+    app = create_app(ServedModel.load("runs/tiny"), api_key="sk-local")
+    uvicorn.run(app, host="127.0.0.1", port=8000)
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
+
+from llmos.infer.engine import EngineBusy
+from llmos.infer.request import RequestHandle, Result
+from llmos.serve.auth import APIKeyMiddleware
+from llmos.serve.errors import APIError, install_error_handlers
+from llmos.serve.schemas import (AssistantMessage, ChatChoice, ChatCompletionRequest, ChatCompletionResponse,
+                                 CompletionChoice, CompletionRequest, CompletionResponse, ErrorResponse, Health,
+                                 ModelCard, ModelList, SamplingRequest, Usage)
+from llmos.serve.served_model import ServedModel
+from llmos.serve.streaming import sse_stream
+
+_ERRORS = {status: {"model": ErrorResponse, "description": what} for status, what in (
+    (400, "Invalid request: the message names the parameter at fault"),
+    (401, "Missing or wrong API key"),
+    (404, "Unknown model"),
+    (429, "The engine's queue is full"))}
+
+
+def create_app(served: ServedModel, api_key: str | None = None) -> FastAPI:
+    """An ASGI app serving `served`; the engine starts and stops with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        served.start()
+        try:
+            yield
+        finally:
+            served.stop()
+
+    app = FastAPI(title="llmos", summary="OpenAI-compatible API over llmos's batched engine",
+                  version="1", lifespan=lifespan, strict_content_type=False)
+    install_error_handlers(app)
+    if api_key:
+        app.add_middleware(APIKeyMiddleware, api_key=api_key)
+    app.state.served = served
+
+    @app.get("/health", response_model=Health)
+    async def health() -> Health:
+        e = served.engine
+        return Health(model=served.name, active=e.num_active, pending=e.num_pending, slots=e.config.n_slots)
+
+    def card() -> ModelCard:
+        return ModelCard(id=served.name, created=served.created, max_model_len=served.context)
+
+    @app.get("/v1/models", response_model=ModelList, responses=_ERRORS)
+    async def list_models() -> ModelList:
+        return ModelList(data=[card()])
+
+    @app.get("/v1/models/{model_id:path}", response_model=ModelCard, responses=_ERRORS)
+    async def get_model(model_id: str) -> ModelCard:
+        served.check_model(model_id)
+        return card()
+
+    @app.post("/v1/completions", response_model=CompletionResponse, responses=_ERRORS)
+    async def completions(body: CompletionRequest, request: Request):
+        served.check_model(body.model)
+        prompts = [served.completion_prompt(p, "prompt") for p in body.prompts()]
+        return await _respond(body, request, prompts, chat=False)
+
+    @app.post("/v1/chat/completions", response_model=ChatCompletionResponse, responses=_ERRORS)
+    async def chat_completions(body: ChatCompletionRequest, request: Request):
+        served.check_model(body.model)
+        return await _respond(body, request, [served.chat_prompt(body.messages)], chat=True)
+
+    async def _respond(body: SamplingRequest, request: Request, prompts: list[list[int]], chat: bool):
+        handles = _submit(body, prompts)
+        response_id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
+        created, prompt_tokens = int(time.time()), sum(len(p) for p in prompts)
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            events = sse_stream(handles, chat=chat, response_id=response_id, created=created,
+                                model=served.name, prompt_tokens=prompt_tokens, include_usage=include_usage)
+            return StreamingResponse(events, media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        results = await _wait(handles, request)
+        completion_tokens = sum(r.completion_tokens for r in results)
+        usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                      total_tokens=prompt_tokens + completion_tokens)
+        if chat:
+            choices = [ChatChoice(index=i, message=AssistantMessage(content=r.text), finish_reason=r.finish_reason)
+                       for i, r in enumerate(results)]
+            return ChatCompletionResponse(id=response_id, created=created, model=served.name,
+                                          choices=choices, usage=usage)
+        choices = [CompletionChoice(index=i, text=r.text, finish_reason=r.finish_reason)
+                   for i, r in enumerate(results)]
+        return CompletionResponse(id=response_id, created=created, model=served.name, choices=choices, usage=usage)
+
+    def _submit(body: SamplingRequest, prompts: list[list[int]]) -> list[RequestHandle]:
+        """One engine request per (prompt, choice); choice i of prompt p has index p * n + i."""
+        handles: list[RequestHandle] = []
+        try:
+            for prompt in prompts:
+                for _ in range(body.n):
+                    gen = served.generation_config(body, len(prompt), index=len(handles))
+                    handles.append(served.engine.asubmit(prompt, gen, frequency_penalty=body.frequency_penalty,
+                                                         presence_penalty=body.presence_penalty))
+        except EngineBusy as e:
+            for h in handles:
+                h.cancel()
+            raise APIError(429, f"the server is busy: {e}", code="server_busy") from None
+        except ValueError as e:
+            for h in handles:
+                h.cancel()
+            raise APIError(400, str(e)) from None
+        return handles
+
+    async def _wait(handles: list[RequestHandle], request: Request) -> list[Result]:
+        """Every request's result; if the client hangs up first, cancel them all."""
+        task = asyncio.ensure_future(asyncio.gather(*(h.aresult() for h in handles)))
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=0.25)
+                if done:
+                    break
+                if await request.is_disconnected():
+                    task.cancel()
+                    raise APIError(499, "the client closed the connection", type="client_closed")
+        finally:
+            for h in handles:
+                h.cancel()
+        results = task.result()
+        for r in results:
+            if r.finish_reason == "cancelled":
+                raise APIError(503, "the server is shutting down; the request was not finished",
+                               type="server_error")
+        return results
+
+    return app

@@ -1,0 +1,54 @@
+"""`llmos serve`: an OpenAI-compatible HTTP server for a model folder."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Literal
+
+
+def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
+          model_name: str | None = None, slots: int = 16, device: str = "auto",
+          dtype: Literal["float32", "bfloat16", "float16"] = "float32",
+          log_level: Literal["debug", "info", "warning", "error"] = "info") -> int:
+    """Serve a model over an OpenAI-compatible HTTP API, with continuous batching.
+
+    Routes: GET /v1/models, POST /v1/completions, POST /v1/chat/completions
+    (stream=true for server-sent events), GET /health. Point any OpenAI client
+    at http://HOST:PORT/v1, e.g. `OpenAI(base_url="http://127.0.0.1:8000/v1", api_key=...)`.
+
+    Args:
+        model: a training run folder or a Hugging Face format folder (config.json, *.safetensors, tokenizer.json).
+        host: address to listen on; 127.0.0.1 keeps the server on this machine.
+        port: TCP port.
+        api_key: require `Authorization: Bearer KEY` on /v1 routes (default: $LLMOS_API_KEY; none if unset).
+        model_name: the model's id in the API (default: the folder's name).
+        slots: requests decoded together (KV cache rows); more wait in a queue.
+        device: cpu, cuda, cuda:1, ... (auto: cuda when available).
+        dtype: weight and KV cache precision.
+        log_level: uvicorn's log level.
+    """
+    import torch
+    import uvicorn
+
+    from llmos.hub import CheckpointError
+    from llmos.infer.engine import EngineConfig
+    from llmos.serve.app import create_app
+    from llmos.serve.served_model import ServedModel
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    api_key = api_key or os.environ.get("LLMOS_API_KEY") or None
+    try:
+        served = ServedModel.load(model, name=model_name, engine_config=EngineConfig(n_slots=slots),
+                                  device=device, dtype=getattr(torch, dtype))
+    except (CheckpointError, ValueError, OSError) as e:
+        print(f"llmos serve: {e}", file=sys.stderr)
+        return 2
+    if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        print(f"llmos serve: warning: listening on {host} without an API key; anyone who can reach "
+              "this port can use the model (set --api-key or LLMOS_API_KEY)", file=sys.stderr)
+    print(f"serving {served.name!r} ({served.context}-token context, {slots} slots, {device}) at "
+          f"http://{host}:{port}/v1" + (" (API key required)" if api_key else ""), file=sys.stderr)
+    uvicorn.run(create_app(served, api_key=api_key), host=host, port=port, log_level=log_level)
+    return 0

@@ -1,0 +1,71 @@
+"""Malformed requests: each gets the right 4xx in OpenAI's error shape, and the server keeps serving."""
+import httpx
+import pytest
+
+from llmos.serve.errors import validation_message
+
+OK = {"model": "tiny", "prompt": "the", "max_tokens": 3}
+CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}
+
+# (what is wrong, method, path, body (dict, or raw text), status, words the message must contain, param)
+CASES = [
+    ("malformed JSON", "POST", "/v1/completions", '{"model": "tiny", "prompt": ', 400, "not valid JSON", None),
+    ("body not an object", "POST", "/v1/completions", "[1, 2]", 400, "JSON object", None),
+    ("empty body", "POST", "/v1/completions", "", 400, "body is missing", None),
+    ("missing field", "POST", "/v1/completions", {"model": "tiny"}, 400, "prompt is required", "prompt"),
+    ("missing model", "POST", "/v1/chat/completions", {"messages": CHAT["messages"]}, 400, "model is required", "model"),
+    ("unknown model", "POST", "/v1/completions", {**OK, "model": "gpt-9"}, 404, "does not exist", "model"),
+    ("wrong type: string for int", "POST", "/v1/completions", {**OK, "max_tokens": "ten"}, 400, "valid integer", "max_tokens"),
+    ("wrong type: float for int", "POST", "/v1/completions", {**OK, "n": 1.5}, 400, "valid integer", "n"),
+    ("wrong type: string for number", "POST", "/v1/completions", {**OK, "temperature": "0.5"}, 400, "valid number", "temperature"),
+    ("wrong type: prompt", "POST", "/v1/completions", {**OK, "prompt": {"text": "x"}}, 400, "valid string", "prompt"),
+    ("negative max_tokens", "POST", "/v1/completions", {**OK, "max_tokens": -1}, 400, "greater than or equal to 1", "max_tokens"),
+    ("temperature > 2", "POST", "/v1/completions", {**OK, "temperature": 2.5}, 400, "less than or equal to 2", "temperature"),
+    ("top_p > 1", "POST", "/v1/chat/completions", {**CHAT, "top_p": 1.5}, 400, "less than or equal to 1", "top_p"),
+    ("n < 1", "POST", "/v1/completions", {**OK, "n": 0}, 400, "greater than or equal to 1", "n"),
+    ("penalty out of range", "POST", "/v1/completions", {**OK, "presence_penalty": 3}, 400, "less than or equal to 2", "presence_penalty"),
+    ("too many stops", "POST", "/v1/completions", {**OK, "stop": list("abcde")}, 400, "at most 4", "stop"),
+    ("empty messages", "POST", "/v1/chat/completions", {**CHAT, "messages": []}, 400, "at least 1 item", "messages"),
+    ("bad role", "POST", "/v1/chat/completions", {**CHAT, "messages": [{"role": "wizard", "content": "x"}]}, 400, "'user'", "messages[0].role"),
+    ("message without content", "POST", "/v1/chat/completions", {**CHAT, "messages": [{"role": "user"}]}, 400, "needs 'content'", "messages[0]"),
+    ("image content", "POST", "/v1/chat/completions",
+     {**CHAT, "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, 400, "text only", "messages[0].content"),
+    ("prompt longer than the context", "POST", "/v1/completions", {**OK, "prompt": "the " * 40}, 400, "maximum context length is 96", "prompt"),
+    ("chat longer than the context", "POST", "/v1/chat/completions",
+     {**CHAT, "messages": [{"role": "user", "content": "jugs " * 30}]}, 400, "maximum context length", "messages"),
+    ("token id outside the vocabulary", "POST", "/v1/completions", {**OK, "prompt": [1, 2, 100000]}, 400, "vocabulary", "prompt"),
+    ("unknown field", "POST", "/v1/completions", {**OK, "temprature": 0.5}, 400, "unrecognized request argument", "temprature"),
+    ("unsupported parameter", "POST", "/v1/chat/completions", {**CHAT, "logprobs": True}, 400, "not supported", "logprobs"),
+    ("stream_options without stream", "POST", "/v1/completions", {**OK, "stream_options": {"include_usage": True}}, 400, "only allowed when stream", None),
+    ("wrong content type", "POST", "/v1/completions", "model=tiny&prompt=x", 400, "JSON object", None),
+    ("wrong method", "GET", "/v1/completions", None, 405, "not allowed", None),
+    ("unknown route", "GET", "/v1/engines", None, 404, "no route", None),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_malformed_request_gets_a_4xx_and_the_server_keeps_serving(server, case):
+    what, method, path, body, status, words, param = case
+    if isinstance(body, dict):
+        r = httpx.request(method, server + path, json=body, timeout=30)
+    else:
+        headers = {"content-type": "application/x-www-form-urlencoded" if what == "wrong content type"
+                   else "application/json"}
+        r = httpx.request(method, server + path, content=body, headers=headers, timeout=30)
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert words in error["message"], error["message"]
+    if param is not None:
+        assert error["param"] == param
+    ok = httpx.post(f"{server}/v1/completions", json=OK, timeout=30)
+    assert ok.status_code == 200 and ok.json()["choices"][0]["finish_reason"] in ("stop", "length")
+
+
+def test_validation_message_names_the_field_once_for_a_union():
+    errors = [{"type": "string_type", "loc": ("body", "stop", "str"), "msg": "Input should be a valid string"},
+              {"type": "list_type", "loc": ("body", "stop", "list[str]"), "msg": "Input should be a valid list"},
+              {"type": "missing", "loc": ("body", "model"), "msg": "Field required"}]
+    message, param = validation_message(errors)
+    assert param == "stop"
+    assert message == "stop: input should be a valid string or input should be a valid list (and 1 more problem)"
