@@ -1,6 +1,7 @@
 """Tiny web sites for the agent's browser tests, served on 127.0.0.1 in a thread.
 
-`serve_pages({"/": html, ...})` answers GET with the page (404 otherwise) and
+`serve_pages({"/": html, "/echo": lambda params: html})` answers GET and POST
+with the page (404 otherwise; a callable page is made from the parameters) and
 records every request, so a test can read what a form submitted (`requests`).
 The same server answers as http://127.0.0.1:PORT and http://localhost:PORT,
 which the policy sees as two different domains.
@@ -12,11 +13,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 
 @dataclass
 class Site:
     server: ThreadingHTTPServer
-    pages: dict[str, str]
+    pages: dict
     requests: list[tuple[str, str, dict]] = field(default_factory=list)  # (method, path, params)
 
     @property
@@ -34,7 +37,7 @@ class Site:
         self.server.server_close()
 
 
-def serve_pages(pages: dict[str, str]) -> Site:
+def serve_pages(pages: dict) -> Site:
     site: Site
 
     class Handler(BaseHTTPRequestHandler):
@@ -42,6 +45,8 @@ def serve_pages(pages: dict[str, str]) -> Site:
             path = urlparse(self.path).path
             site.requests.append((self.command, path, params))
             body = site.pages.get(path)
+            if callable(body):  # a page made from the request's parameters
+                body = body(params)
             if body is None:
                 self.send_response(404)
                 body = "<html><body>not found</body></html>"
@@ -67,3 +72,17 @@ def serve_pages(pages: dict[str, str]) -> Site:
     site = Site(server, dict(pages))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return site
+
+
+def page(body: str, title: str = "Test page") -> str:
+    return f"<!doctype html><html><head><title>{title}</title></head><body>{body}</body></html>"
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory):
+    """One Agent (one Chromium) per test module; each session brings its own scripted model."""
+    from llmos.agent.service import Agent, AgentConfig
+
+    a = Agent(config=AgentConfig(trace_dir=tmp_path_factory.mktemp("traces")))
+    yield a
+    a.shutdown()

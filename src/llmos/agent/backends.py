@@ -38,7 +38,7 @@ class OpenAIBackend:
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None,
                  temperature: float = 0.0, max_tokens: int = 512, timeout_s: float = 120.0,
-                 retries: int = 1):
+                 retries: int = 1, transport: httpx.BaseTransport | None = None):
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, "
                              f"got {base_url!r}")
@@ -49,7 +49,8 @@ class OpenAIBackend:
         self.max_tokens = max_tokens
         self.retries = retries
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
+        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s,
+                                    transport=transport)
 
     def complete(self, request: ModelRequest) -> ModelReply:
         body = {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens,

@@ -198,7 +198,15 @@ class Tab:
 
     def click(self, snap: Snapshot, index: int) -> str:
         el, loc = self._locate(snap, index)
-        self._do(f"click element {index}", lambda: loc.click())
+        target = loc.get_attribute("target") if el.tag == "a" else None
+        if target and target not in ("_self", "_parent", "_top"):
+            def click_to_new_page():  # wait for the new page, so the next observation sees it
+                with self.context.expect_page() as new:
+                    loc.click()
+                self.page = new.value
+            self._do(f"click element {index}", click_to_new_page)
+        else:
+            self._do(f"click element {index}", lambda: loc.click())
         return f"clicked {el.role} {el.label!r}"
 
     def type(self, snap: Snapshot, index: int, text: str, press_enter: bool = False) -> str:
