@@ -88,7 +88,8 @@ def _normalise(obj: Any) -> Any:
             inner["thought"] = obj["thought"]
         return _normalise(inner)
     if "action" in obj and isinstance(obj["action"], str) and "type" not in obj:
-        obj = {**obj, "type": obj.pop("action")}
+        obj = dict(obj)
+        obj["type"] = obj.pop("action")
     if "type" not in obj:
         keys = [k for k in obj if k in ACTION_TYPES]
         if len(keys) == 1:

@@ -76,14 +76,15 @@ def render_console(path: Path, console: Console | None = None, full: bool = Fals
         result = r.get("message", "")
         if full and r.get("model_output"):
             result += "\n  model: " + " | ".join(o[:300] for o in r["model_output"])
+        # Text(), not str: page and model text must never be read as rich markup.
         table.add_row(str(r.get("step")), Text(r.get("status", ""), style=STATUS_STYLE.get(r.get("status"), "")),
-                      action, _verdict_text(r.get("verdict")), result[:2000 if full else 200],
+                      Text(action), Text(_verdict_text(r.get("verdict"))), Text(result[:2000 if full else 200]),
                       _timing_text(r.get("timings")),
                       f"{tok.get('prompt', 0)}/{tok.get('completion', 0)}" if tok else "")
     console.print(table)
     for r in records:
         if r.get("kind") == "closed":
-            console.print(f"[dim]closed: {r.get('reason')}[/dim]")
+            console.print(Text(f"closed: {r.get('reason')}", style="dim"))
 
 
 def _img(folder: Path, name: str | None) -> str:

@@ -16,7 +16,7 @@ import json
 from enum import Enum
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 
 class _Strict(BaseModel):
@@ -182,7 +182,9 @@ def _default_rules() -> dict[ActionClass, Decision]:
 class PolicyConfig(_Strict):
     """What the person allows. Set when the session is created; page text never reaches it.
 
-    `rules` gives a decision per action class; `domains` overrides it for a
+    `rules` gives a decision per action class (classes left out keep their
+    default: read, navigate, type and submit allowed; purchase, login and
+    run_code asked); `domains` overrides it for a
     host (`{"shop.example": {"purchase": "allow"}}`); `allowed_domains` lists
     the hosts the agent may act on or go to (None = the start URL's host only;
     `["*"]` = anywhere), and `off_allowlist` says what happens elsewhere.
@@ -192,6 +194,12 @@ class PolicyConfig(_Strict):
     domains: dict[str, dict[ActionClass, Decision]] = {}
     allowed_domains: list[str] | None = None
     off_allowlist: Decision = Decision.DENY
+
+    @field_validator("rules")
+    @classmethod
+    def _complete(cls, rules: dict[ActionClass, Decision]) -> dict[ActionClass, Decision]:
+        """Classes a person leaves out keep their default rule."""
+        return {**_default_rules(), **rules}
 
 
 class PolicyVerdict(_Strict):
