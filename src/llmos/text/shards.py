@@ -55,8 +55,11 @@ class ShardMeta:
 
 
 def pack(docs: list[str], tokenizer: Tokenizer, folder: str | Path, *, val_fraction: float = 0.1,
-         seed: int = 0, shard_tokens: int = 1 << 26, corpus: str = "", batch_docs: int = 256) -> ShardMeta:
-    """Tokenize `docs` into shards under `folder`; return (and write) the metadata."""
+         seed: int = 0, shard_tokens: int = 1 << 26, corpus: str = "", batch_docs: int = 256,
+         extra: dict | None = None) -> ShardMeta:
+    """Tokenize `docs` into shards under `folder`; return (and write) the metadata.
+
+    `extra` is stored in `meta.json` as is (e.g. the settings the data was made with)."""
     if not 0.0 < val_fraction < 1.0:
         raise ShardError(f"val_fraction={val_fraction} must be between 0 and 1")
     if not docs:
@@ -101,7 +104,7 @@ def pack(docs: list[str], tokenizer: Tokenizer, folder: str | Path, *, val_fract
     meta = ShardMeta(n_tokens=n, split=int(round(n * (1 - val_fraction))), dtype=np.dtype(dtype).name,
                      vocab_size=tokenizer.vocab_size, shards=shards, n_documents=len(docs),
                      val_fraction=val_fraction, seed=seed,
-                     unigram_entropy=float(-(p * np.log(p)).sum()), corpus=corpus)
+                     unigram_entropy=float(-(p * np.log(p)).sum()), corpus=corpus, extra=extra or {})
     atomic_write_text(folder / "meta.json", json.dumps(asdict(meta), indent=2) + "\n")
     return meta
 

@@ -1,0 +1,61 @@
+"""The settings of a pretraining run: model, data, and the training loop.
+
+    cfg = override(PRESETS["char"], ["model.n_layers=6", "train.lr=3e-4"])
+
+`PretrainConfig` nests three typed dataclasses, so every setting has one
+dotted name on the command line (`model.*` is `llmos.nn.ModelConfig`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from llmos.nn.config import ModelConfig
+
+
+@dataclass
+class DataConfig:
+    corpus: str = "default"          # "default" (the embedded corpus), a text file, or a folder
+    tokenizer: str = "char"          # "char", "bpe" (trained on the corpus), or a tokenizer.json / HF folder
+    vocab_size: int = 4096           # for tokenizer=bpe
+    val_fraction: float = 0.1        # the last 10% of the (document-shuffled) token stream validates
+    seed: int = 0                    # document shuffle before packing
+
+
+@dataclass
+class TrainConfig:
+    max_steps: int = 2000            # optimizer updates
+    batch_size: int = 12             # sequences per micro-batch per process
+    grad_accum: int = 1              # micro-batches per update; global batch = batch * accum * processes
+    seq_len: int | None = None       # tokens per sequence; None = model.max_seq_len
+    lr: float = 1e-3                 # peak learning rate
+    min_lr: float = 1e-4             # floor of the cosine decay
+    warmup_steps: int = 100          # linear warmup from 0
+    decay_steps: int | None = None   # cosine decay ends here; None = max_steps
+    weight_decay: float = 0.1        # AdamW, on matrices only (not norms, biases, embeddings)
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0           # max global gradient norm; 0 = off
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"   # auto: bf16 on CUDA that has it, else fp32
+    compile: bool = False            # torch.compile the model
+    eval_every: int = 250
+    eval_batches: int = 20           # fixed validation batches per evaluation
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2        # newest checkpoints kept on disk
+    log_every: int = 10              # metrics.jsonl rows of training loss
+    seed: int = 1337                 # weights, dropout and batch positions
+    device: str = "auto"             # auto: cuda when available, else cpu
+    threads: int = 0                 # CPU threads for torch; 0 = torch's default
+    parallel: Literal["ddp", "fsdp"] = "ddp"   # how torchrun processes share the model
+
+
+@dataclass
+class PretrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    preset: str = ""
+
+    @property
+    def seq_len(self) -> int:
+        return self.train.seq_len or self.model.max_seq_len

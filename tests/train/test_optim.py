@@ -1,0 +1,19 @@
+from llmos.nn import CausalLM, ModelConfig
+from llmos.train.optim import make_adamw, param_groups
+
+
+def test_only_non_embedding_matrices_decay():
+    model = CausalLM(ModelConfig.for_family("gpt2", vocab_size=50, d_model=16, n_layers=2, n_heads=2,
+                                            d_ff=32, max_seq_len=8))
+    decay, no_decay = param_groups(model, 0.1)
+    names = {id(p): n for n, p in model.named_parameters()}
+    decayed = {names[id(p)] for p in decay["params"]}
+    kept = {names[id(p)] for p in no_decay["params"]}
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    assert "tok_emb.weight" in kept                       # tied with lm_head: counted once, as embedding
+    assert not any("norm" in n or n.endswith(".bias") or "pos_emb" in n for n in decayed)
+    assert all(model.get_parameter(n).ndim == 2 for n in decayed) and len(decayed) == 2 * 6   # q, k, v, o, fc_in, fc_out per block
+    n_params = sum(p.numel() for p in decay["params"] + no_decay["params"])
+    assert n_params == model.num_parameters()
+    opt = make_adamw(model, 1e-3, 0.1, (0.9, 0.99))
+    assert opt.defaults["betas"] == (0.9, 0.99) and len(opt.param_groups) == 2
