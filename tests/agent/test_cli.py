@@ -27,3 +27,20 @@ def test_agent_verbs_have_help(capsys):
     with pytest.raises(SystemExit):
         main(["agent", "serve", "--help"])
     assert "--base-url" in capsys.readouterr().out
+
+
+@pytest.mark.browser
+def test_agent_bench_verb_runs_suite_tasks_and_saves_a_report(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "report.json"
+    assert main(["agent", "bench", "--tasks", "shop-price-question", "--output", str(out),
+                 "--trace-dir", str(tmp_path / "traces")]) == 0
+    printed = capsys.readouterr().out
+    assert "oracle: 1/1 tasks solved (100.0%)" in printed
+    report = json.loads(out.read_text())
+    assert report["summary"]["success_rate"] == 1.0 and report["runs"][0]["task"] == "shop-price-question"
+    assert list((tmp_path / "traces").glob("*/trace.jsonl"))
+    with pytest.raises(SystemExit):
+        main(["agent", "bench", "--tasks", "nope"])
+    assert "unknown ['nope']" in capsys.readouterr().err

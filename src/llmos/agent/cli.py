@@ -97,3 +97,45 @@ def trace(session: str, trace_dir: Path = Path("runs/agent"), html: Path | None 
         atomic_write_text(html, render_html(path))
         print(f"wrote {html}")
     return 0
+
+
+def bench(model: str = "oracle", base_url: str = "http://127.0.0.1:8000/v1", api_key: str | None = None,
+          tasks: list[str] | None = None, output: Path = Path("bench/results/agent_suite.json"),
+          trace_dir: Path | None = None, max_seconds: float = 300.0) -> int:
+    """Run the local web task suite with a model; report success rate, steps and time per task.
+
+    Each task runs in its own agent session (one shared Chromium) against the
+    suite's sites on 127.0.0.1; success is judged from the sites' state.
+
+    Args:
+        model: `oracle` (the scripted oracle, which should solve every task), or a model name at
+            --base-url (`auto` takes the first one the endpoint lists).
+        base_url: the model's OpenAI-compatible endpoint, ending in /v1.
+        api_key: the endpoint's key (default: $LLMOS_API_KEY, then $OPENAI_API_KEY).
+        tasks: task ids or site names (flights, shop, forms) to run; default all.
+        output: where the JSON report goes.
+        trace_dir: keep each task's session trace here (default: a temporary folder).
+        max_seconds: wall-time limit per task.
+    """
+    from llmos.agent.backends import OpenAIBackend
+    from llmos.agent.service import AgentConfig
+    from llmos.agent.suite.bench import format_report, oracle_backend, run_suite
+    from llmos.agent.suite.tasks import load_tasks
+
+    chosen = load_tasks()
+    if tasks:
+        known = {t.id for t in chosen} | {t.site for t in chosen}
+        if unknown := [t for t in tasks if t not in known]:
+            raise ConfigError(f"--tasks: unknown {unknown}; use task ids or sites "
+                              f"({', '.join(sorted({t.site for t in chosen}))})")
+        chosen = [t for t in chosen if t.id in tasks or t.site in tasks]
+    if model == "oracle":
+        backend = oracle_backend
+    else:
+        key = _api_key(api_key)
+        backend = OpenAIBackend(base_url, resolve_model(base_url, model, key), key)
+    config = AgentConfig(trace_dir=trace_dir) if trace_dir is not None else None
+    report = run_suite(backend, chosen, agent_config=config, max_seconds=max_seconds)
+    print(format_report(report))
+    print(f"wrote {report.save(output)}")
+    return 0

@@ -1,7 +1,9 @@
 """Where each `llmos` verb lives. One line per verb; each layer adds its own."""
 from llmos.cli.main import register
 
-# register("train", "llmos.train.cli:train")
+register("train", "llmos.train.cli:train")
+register("generate", "llmos.infer.cli:generate")
+register("demo", "llmos.demo:demo")
 register("sft", "llmos.train.align.cli:sft")
 register("reward", "llmos.train.align.cli:reward")
 register("ppo", "llmos.train.align.cli:ppo")
@@ -13,3 +15,4 @@ register("chat", "llmos.serve.chat_cli:chat")
 register("attention", "llmos.interp.cli:attention")
 register("serve", "llmos.agent.cli:serve", group="agent")
 register("trace", "llmos.agent.cli:trace", group="agent")
+register("bench", "llmos.agent.cli:bench", group="agent")
