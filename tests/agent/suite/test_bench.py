@@ -1,6 +1,7 @@
 """The suite through the agent's Action API: the oracle solves every task; a looping policy fails."""
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -39,7 +40,7 @@ def test_a_policy_that_repeats_itself_is_stopped_by_loop_detection(tmp_path):
     from llmos.agent.service import Agent, AgentConfig
 
     task = get_task("shop-price-question")
-    task = type(task)(**{**task.__dict__, "max_steps": 30})
+    task = dataclasses.replace(task, max_steps=30)
 
     def stubborn(request):
         search = next(e for e in request.context.observation.elements if e.label == "Search")
