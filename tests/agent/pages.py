@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-import pytest
-
 
 @dataclass
 class Site:
@@ -77,12 +75,3 @@ def serve_pages(pages: dict) -> Site:
 def page(body: str, title: str = "Test page") -> str:
     return f"<!doctype html><html><head><title>{title}</title></head><body>{body}</body></html>"
 
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory):
-    """One Agent (one Chromium) per test module; each session brings its own scripted model."""
-    from llmos.agent.service import Agent, AgentConfig
-
-    a = Agent(config=AgentConfig(trace_dir=tmp_path_factory.mktemp("traces")))
-    yield a
-    a.shutdown()

@@ -320,10 +320,10 @@ def _describe(action: Action, snap: Snapshot) -> str:
 
 
 def _run_code(action: RunCodeAction) -> str:
-    """Run code in the sandboxed code tool; its output (bounded) is the step's message."""
+    """Run code in the sandboxed code tool; its exit status and output are the step's message."""
+    from llmos.agent.tools.code_runner import SandboxUnavailable, run_code
+
     try:
-        from llmos.agent.tools.code_runner import run_code
-    except ImportError:
-        raise BrowserError("no code tool is installed in this llmos") from None
-    result = run_code(action.code)
-    return str(result)
+        return str(run_code(action.code))
+    except (SandboxUnavailable, ValueError) as e:
+        raise BrowserError(f"the code tool did not run the code: {e}") from None
