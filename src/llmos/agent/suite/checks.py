@@ -82,7 +82,7 @@ def resolve_flight(state: SuiteState, spec: str | dict, cabin: str) -> str:
     return pick(found, key=key[spec["pick"]]).number
 
 
-def _booking_record(state: SuiteState, b) -> dict:
+def _booking_record(b) -> dict:
     return {**dataclasses.asdict(b), "passenger": b.passenger, "seat_kind": seat_kind(b.seat)}
 
 
@@ -97,7 +97,7 @@ def check_flight_bookings(state: SuiteState, spec: dict, answer: str) -> CheckRe
         want = dict(want)
         cabin = want.setdefault("cabin", "economy")
         want["flight"] = resolve_flight(state, want["flight"], cabin)
-        reasons = [match_fields(_booking_record(state, b), want) for b in unmatched]
+        reasons = [match_fields(_booking_record(b), want) for b in unmatched]
         if "" not in reasons:
             return CheckResult(False, f"no booking matches {want}: {'; '.join(reasons)}")
         unmatched.pop(reasons.index(""))
@@ -113,7 +113,7 @@ def check_flight_booking_change(state: SuiteState, spec: dict, answer: str) -> C
     booking = state.flights.bookings.get(spec["ref"])
     if booking is None:
         raise CheckSpecError(f"no booking {spec['ref']!r} in the seeded state")
-    if diff := match_fields(_booking_record(state, booking), spec["fields"]):
+    if diff := match_fields(_booking_record(booking), spec["fields"]):
         return CheckResult(False, f"booking {spec['ref']}: {diff}")
     for ref, seeded in fresh.items():
         if ref != spec["ref"] and state.flights.bookings.get(ref) != seeded:

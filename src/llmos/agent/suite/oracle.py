@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
 
 from llmos.agent.views import (Action, ClickAction, DoneAction, Element, ExtractAction,
                                NavigateAction, Observation, ScrollAction, SelectAction,
@@ -208,11 +207,3 @@ class OraclePolicy:
             return "skip"
         return SelectAction(element=el.index, option=step["option"])
 
-
-def oracle_for(task: Task) -> OraclePolicy:
-    return OraclePolicy(task)
-
-
-def plan_ops(task: Task) -> list[dict[str, Any]]:
-    """The task's plan with macros expanded (for reading and for tests)."""
-    return expand(task.oracle)
