@@ -204,7 +204,7 @@ while True:
     r = run_code(code, layers=layers, timeout_s=1.5)
     assert r.timed_out and r.exit_code is None and "time limit" in str(r)
     assert r.stdout == "spinning\n"
-    assert time.monotonic() - start < 6
+    assert time.monotonic() - start < 10  # 1.5 s limit + 1 s grace, on a loaded machine
     time.sleep(0.2)
     assert _alive(marker) == []
 
