@@ -317,7 +317,7 @@ def test_page_changing_while_the_model_thinks_is_caught(agent, site):
     r = agent.step(sid)
     assert r.status is StepStatus.CONTINUE and "changed or disappeared" in r.message
     assert len(site.hits("/added")) == carts
-    assert "observed again" in agent._sessions[sid].history[-1].outcome
+    assert "observed afresh" in agent._sessions[sid].history[-1].outcome
     assert agent.step(sid).status is StepStatus.DONE
 
 

@@ -257,7 +257,7 @@ class AgentLoop:
             try:
                 status, message = self._perform(s, action, snap)
             except StaleElementError as e:
-                message = f"{e}; the page was observed again, choose from the new listing"
+                message = f"{e}; the page will be observed afresh: choose from the new listing"
             except (BrowserError, SecretError) as e:
                 message = f"error: {e}"
         outcome = s.vault.scrub(message)
