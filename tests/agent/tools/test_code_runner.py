@@ -15,7 +15,7 @@ from functools import lru_cache
 import pytest
 
 from llmos.agent.tools.code_runner import (ALL_LAYERS, CodeLimits, SandboxUnavailable,
-                                           run_code)
+                                           run_code, run_python)
 
 NETWORK_ALONE = [ALL_LAYERS, ("netns", "landlock"), ("seccomp", "landlock")]
 FILES_ALONE = [ALL_LAYERS, ("netns", "landlock"), ("netns", "mounts")]
@@ -262,3 +262,14 @@ def test_bad_arguments_are_named():
         CodeLimits(timeout_s=0)
     with pytest.raises(ValueError, match="not an existing directory"):
         run_code("pass", scratch_dir="/nonexistent/dir")
+
+
+def test_run_python_is_the_model_facing_form(monkeypatch):
+    need(ALL_LAYERS)
+    assert run_python("print(6 * 7)").startswith("exit code 0") and "42" in run_python("print(6 * 7)")
+    assert "time limit" in run_python("while True: pass", timeout_s=0.5)
+
+    def refuse(*a, **k):
+        raise SandboxUnavailable("no layers")
+    monkeypatch.setattr("llmos.agent.tools.code_runner.run_code", refuse)
+    assert run_python("print(1)") == "the code tool cannot run here: no layers"

@@ -248,6 +248,24 @@ def _kill_group(proc: subprocess.Popen, grace_s: float = 1.0) -> None:
             continue
 
 
+def run_python(code: str, timeout_s: float = 10.0, stdin: str = "") -> str:
+    """Run a Python script in a sandbox (no network, no files outside a scratch directory).
+
+    Use it to compute, parse or check something. Only what the script prints
+    comes back, with its exit code; it is killed after `timeout_s` seconds and
+    may use 512 MiB of memory.
+
+    Args:
+        code: the complete Python script to run.
+        timeout_s: seconds before the script is stopped (at most 60).
+        stdin: text the script reads on standard input.
+    """
+    try:
+        return str(run_code(code, timeout_s=min(max(timeout_s, 0.1), 60.0), stdin=stdin))
+    except SandboxUnavailable as e:
+        return f"the code tool cannot run here: {e}"
+
+
 def sandbox_support() -> dict:
     """Which layers this machine gives (runs a trivial program); `{"error": ...}` when it cannot."""
     try:
