@@ -2,6 +2,7 @@
 from llmos.cli.main import register
 
 register("train", "llmos.train.cli:train")
+register("seq2seq", "llmos.train.cli:seq2seq")
 register("generate", "llmos.infer.cli:generate")
 register("demo", "llmos.demo:demo")
 register("sft", "llmos.train.align.cli:sft")

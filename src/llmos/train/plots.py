@@ -16,7 +16,7 @@ def plot_loss(metrics_path: str | Path, png_path: str | Path, title: str = "",
     """Training and validation loss against step (and, for MoE, the router's aux loss)."""
     rows = read_metrics(metrics_path)
     train = [r for r in rows if r["kind"] == "train"]
-    evals = [r for r in rows if r["kind"] == "eval"]
+    evals = [r for r in rows if r["kind"] == "eval" and "val_loss" in r]
     moe = [r for r in train if r.get("aux_loss") is not None]
     fig, axes = plt.subplots(1, 2 if moe else 1, figsize=(11 if moe else 7, 4.2), squeeze=False)
     ax = axes[0][0]

@@ -1,0 +1,83 @@
+"""`llmos generate`: sample text from a trained run or a Hugging Face folder."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from llmos.config import ConfigError
+from llmos.infer.detokenize import IncrementalDetokenizer
+from llmos.infer.sampling import GenerationConfig
+from llmos.infer.window import stream_window
+
+
+def generate(model: Path, prompt: str = "", max_new_tokens: int = 200, temperature: float = 0.8,
+             top_k: int | None = None, top_p: float | None = None, repetition_penalty: float = 1.0,
+             seed: int | None = None, num_samples: int = 1, stop: list[str] = [], chat: bool = False,
+             device: str = "auto") -> int:
+    """Sample text from a model: a training run folder or a Hugging Face folder.
+
+    Prints each sample as it is generated. Without a prompt the model starts a
+    new document (after its end-of-text token), so the samples show what it
+    learned of its corpus. Samples longer than the model's context slide the
+    window over the last max_seq_len tokens.
+
+        llmos generate runs/char
+        llmos generate runs/llama --prompt "The import statement" --temperature 0.7 --top-k 50
+        llmos generate path/to/hf_model --prompt "Hello" --chat
+
+    Args:
+        model: a run folder (its model/ subfolder is used) or an HF-format model folder.
+        prompt: text to continue (or, with --chat, the user's message).
+        max_new_tokens: tokens to generate per sample.
+        temperature: randomness of sampling; 0 is greedy.
+        top_k: sample only among the k most likely tokens.
+        top_p: sample only among the most likely tokens whose probabilities sum to p.
+        repetition_penalty: above 1, discourages repeating tokens already present.
+        seed: random seed, for repeatable samples.
+        num_samples: how many samples to draw.
+        stop: strings that end a sample.
+        chat: wrap the prompt in the tokenizer's chat template as a user message.
+        device: cpu, cuda, or auto.
+    """
+    from llmos.hub import load_pretrained
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if device == "auto" else device))
+    try:
+        lm, tokenizer = load_pretrained(model, device=dev)
+    except (OSError, ValueError) as e:      # hub errors name the folder and what is wrong with it
+        raise ConfigError(str(e)) from None
+    if tokenizer is None:
+        raise ConfigError(f"{model} has no tokenizer.json beside the model; llmos generate needs one to "
+                          "read the prompt and print text")
+    lm.eval()
+    if chat:
+        ids = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=True)
+    elif prompt:
+        ids = tokenizer.encode(prompt)
+    else:
+        start = tokenizer.bos_id if tokenizer.bos_id is not None else tokenizer.eos_id
+        if start is None:
+            raise ConfigError("this tokenizer has no BOS or end-of-text token to start from; give --prompt")
+        ids = [start]
+    for i in range(num_samples):
+        cfg = GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
+                               top_p=top_p, repetition_penalty=repetition_penalty,
+                               seed=None if seed is None else seed + i)
+        if num_samples > 1:
+            print(f"--- sample {i + 1} ---")
+        print(prompt if not chat else "", end="", flush=True)
+        detok = IncrementalDetokenizer(tokenizer, skip_special_tokens=True)
+        text = ""
+        for token in stream_window(lm, ids, cfg):
+            piece = detok.add(token)
+            text += piece
+            cut = min((text.find(s) for s in stop if s in text), default=-1)
+            if cut >= 0:
+                sys.stdout.write(piece[:max(0, len(piece) - (len(text) - cut))])
+                break
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        print()
+    return 0
