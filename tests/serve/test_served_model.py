@@ -60,10 +60,12 @@ def test_openai_settings_map_to_generation_config(model_dir):
     assert (gen.top_p, gen.top_k, gen.seed, gen.stop_token_ids, gen.max_new_tokens) == (0.9, None, 1, [], 7)
 
 
-def test_empty_prompt_without_a_bos_token_is_refused(model_dir):
+def test_empty_prompt_starts_from_the_end_of_text_token(model_dir):
     served = ServedModel.load(model_dir)
-    with pytest.raises(APIError, match="prompt is empty"):
-        served.completion_prompt("")
+    assert served.tokenizer.bos_id is None
+    assert served.completion_prompt("") == [served.tokenizer.eos_id]       # as GPT-2 does
+    with pytest.raises(APIError, match="vocabulary"):
+        served.completion_prompt([1, 10**6])
 
 
 def test_a_folder_without_a_tokenizer_is_refused(tmp_path):

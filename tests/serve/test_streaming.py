@@ -48,6 +48,7 @@ def test_client_that_gives_up_on_a_plain_request_frees_its_slot(server, slow_eng
 def test_health_reports_the_active_count(server, slow_engine):
     body = {"model": "tiny", "prompt": "the", "max_tokens": 60, "stream": True, "ignore_eos": True}
     with httpx.stream("POST", f"{server}/v1/completions", json=body, timeout=30) as r:
-        next(r.iter_lines())
+        lines = r.iter_lines()   # kept: a dropped iterator closes the stream
+        next(lines)
         assert httpx.get(f"{server}/health").json()["active"] == 1
     wait_until(lambda: httpx.get(f"{server}/health").json()["active"] == 0, timeout=3)

@@ -38,7 +38,7 @@ from torch import Tensor
 
 from llmos.infer.batch_sampling import sample_batch
 from llmos.infer.detokenize import IncrementalDetokenizer, StopStrings
-from llmos.infer.request import Delta, Request, RequestHandle
+from llmos.infer.request import Delta, Request, RequestHandle, deliver
 from llmos.infer.sampling import GenerationConfig, make_generator
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ class Engine:
         self._running: list[Request] = []
         self._handles: dict[int, RequestHandle] = {}
         self._counts: Tensor | None = None           # (slots, V) generated-token counts, made on demand
+        self._outbox: list[tuple[RequestHandle, Delta]] = []   # this step's deltas, delivered together
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -199,12 +200,21 @@ class Engine:
                         if r.finish_reason is None:
                             self._finish(r, "error", error=f"{type(e).__name__}: {e}")
                     self._running = []
+                self._flush()
             with self._cond:
                 for r in self._running:
                     self._finish(r, "cancelled")
                 for r, handle in self._pending:
                     self._finish(r, "cancelled", handle=handle)
                 self._running, self._pending = [], deque()
+                self._flush()
+
+    def _flush(self) -> None:
+        """Deliver this step's deltas: one wake-up per caller event loop, not one per token.
+        A caller whose loop has closed has its requests marked cancelled; they leave next step."""
+        outbox, self._outbox = self._outbox, []
+        if outbox:
+            deliver(outbox)
 
     def _admit(self) -> list[Request]:
         """Move waiting requests into free slots (under the lock)."""
@@ -302,8 +312,8 @@ class Engine:
             self._finish(r, "stop", text=text, token_ids=[token])
         elif r.n_sampled >= r.budget:
             self._finish(r, "length", text=text + r.stops.flush(), token_ids=[token])
-        elif not self._handles[r.id]._deliver(Delta(text, [token])):
-            self._finish(r, "cancelled")
+        else:
+            self._outbox.append((self._handles[r.id], Delta(text, [token])))
 
     def _finish(self, r: Request, reason: str, text: str = "", token_ids: list[int] | None = None,
                 error: str | None = None, handle: RequestHandle | None = None) -> None:
@@ -314,9 +324,11 @@ class Engine:
                 self._counts[r.slot] = 0
             heapq.heappush(self._free, r.slot)
             r.slot = -1
-        handle = handle or self._handles.pop(r.id, None)
-        if handle is not None:
-            handle._deliver(Delta(text, token_ids or [], reason, error))
+        delta = Delta(text, token_ids or [], reason, error)
+        if handle is not None:      # not yet admitted: deliver now (this may be the caller's thread)
+            handle._deliver(delta)
+        elif (handle := self._handles.pop(r.id, None)) is not None:
+            self._outbox.append((handle, delta))
 
     def _token_counts(self) -> Tensor:
         if self._counts is None:

@@ -82,6 +82,36 @@ class Request:
             g.temperature, g.top_k, g.top_p, g.repetition_penalty)
 
 
+def deliver(items: list[tuple["RequestHandle", Delta]]) -> bool:
+    """Hand deltas to their callers, waking each caller's event loop once for all of its deltas.
+
+    Returns False if some caller's event loop is closed; those requests are
+    marked cancelled, since nobody is listening any more.
+    """
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[RequestHandle, Delta]]] = {}
+    for handle, delta in items:
+        if delta.finish_reason is not None:
+            handle._done.set()
+        if handle._loop is None:
+            handle._put(delta)
+        else:
+            by_loop.setdefault(handle._loop, []).append((handle, delta))
+    ok = True
+    for loop, batch in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_put_all, batch)
+        except RuntimeError:   # the loop is closed
+            ok = False
+            for handle, _ in batch:
+                handle.request.cancelled = True
+    return ok
+
+
+def _put_all(batch: list[tuple["RequestHandle", Delta]]) -> None:
+    for handle, delta in batch:
+        handle._put(delta)
+
+
 class RequestHandle:
     """The caller's side of a request: its deltas as they arrive, `cancel()`, `result()`."""
 
@@ -111,17 +141,12 @@ class RequestHandle:
 
     # called by the engine thread ------------------------------------------
     def _deliver(self, delta: Delta) -> bool:
-        """Hand a delta to the caller; False if the caller's event loop is gone."""
-        if delta.finish_reason is not None:
-            self._done.set()
-        if self._loop is None:
-            self._queue.put(delta)
-            return True
-        try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, delta)
-            return True
-        except RuntimeError:   # the loop is closed: nobody is listening any more
-            return False
+        """Hand one delta to the caller; False if the caller's event loop is gone."""
+        return deliver([(self, delta)])
+
+    def _put(self, delta: Delta) -> None:
+        """Queue a delta (on the caller's event loop thread for async handles)."""
+        self._queue.put_nowait(delta)
 
     # called by the caller -------------------------------------------------
     def __iter__(self) -> Iterator[Delta]:
@@ -134,12 +159,21 @@ class RequestHandle:
                 return
 
     async def __aiter__(self) -> AsyncIterator[Delta]:
+        async for batch in self.batches():
+            for delta in batch:
+                yield delta
+
+    async def batches(self) -> AsyncIterator[list[Delta]]:
+        """Deltas in lists of all that have arrived since the last one: a reader that
+        falls behind the engine catches up in one go (e.g. one network write)."""
         if self._loop is None:
             raise TypeError("this request was submitted without an event loop; use `for`")
         while True:
-            delta = await self._queue.get()
-            yield delta
-            if delta.finish_reason is not None:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and batch[-1].finish_reason is None:
+                batch.append(self._queue.get_nowait())
+            yield batch
+            if batch[-1].finish_reason is not None:
                 return
 
     def result(self) -> Result:

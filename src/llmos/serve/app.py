@@ -39,6 +39,28 @@ _ERRORS = {status: {"model": ErrorResponse, "description": what} for status, wha
     (401, "Missing or wrong API key"),
     (404, "Unknown model"),
     (429, "The engine's queue is full"))}
+_STREAMED = {200: {"description": "The response; with stream=true, server-sent events of chunks ending in "
+                                  "`data: [DONE]`", "content": {"text/event-stream": {"schema": {   # one event
+                 "type": "object", "required": ["data"],
+                 "properties": {"data": {"type": "string", "description": "a JSON chunk, or [DONE] at the end"},
+                                "event": {"type": "string"}}}}}},
+             **_ERRORS}
+
+
+def _openapi(app: FastAPI, model_name: str) -> dict:
+    """FastAPI's schema, less the 422 it documents for every body (this server answers 400),
+    and with the one model it serves named where a request names a model."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        for name in ("CompletionRequest", "ChatCompletionRequest"):
+            schema["components"]["schemas"][name]["properties"]["model"]["enum"] = [model_name]
+        for path in schema["paths"].values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def create_app(served: ServedModel, api_key: str | None = None) -> FastAPI:
@@ -55,6 +77,7 @@ def create_app(served: ServedModel, api_key: str | None = None) -> FastAPI:
     app = FastAPI(title="llmos", summary="OpenAI-compatible API over llmos's batched engine",
                   version="1", lifespan=lifespan, strict_content_type=False)
     install_error_handlers(app)
+    app.openapi = lambda: _openapi(app, served.name)
     if api_key:
         app.add_middleware(APIKeyMiddleware, api_key=api_key)
     app.state.served = served
@@ -76,13 +99,13 @@ def create_app(served: ServedModel, api_key: str | None = None) -> FastAPI:
         served.check_model(model_id)
         return card()
 
-    @app.post("/v1/completions", response_model=CompletionResponse, responses=_ERRORS)
+    @app.post("/v1/completions", response_model=CompletionResponse, responses=_STREAMED)
     async def completions(body: CompletionRequest, request: Request):
         served.check_model(body.model)
         prompts = [served.completion_prompt(p, "prompt") for p in body.prompts()]
         return await _respond(body, request, prompts, chat=False)
 
-    @app.post("/v1/chat/completions", response_model=ChatCompletionResponse, responses=_ERRORS)
+    @app.post("/v1/chat/completions", response_model=ChatCompletionResponse, responses=_STREAMED)
     async def chat_completions(body: ChatCompletionRequest, request: Request):
         served.check_model(body.model)
         return await _respond(body, request, [served.chat_prompt(body.messages)], chat=True)

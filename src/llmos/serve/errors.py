@@ -49,16 +49,24 @@ def _json_kind(value) -> str:
 _TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "none"}
 
 
+def _parts(loc: tuple) -> list:
+    """('body', 'stop', 'list[constrained-str]', 1) -> ['stop', 1]: the field's path, without
+    the names pydantic gives the members of a union it tried."""
+    parts = loc[1:] if loc and loc[0] == "body" else loc
+    return [p for p in parts if isinstance(p, int) or not (p in _TYPE_TAGS or any(c in p for c in "[(-"))]
+
+
+def _member(loc: tuple) -> str | None:
+    """The union member pydantic was trying when it failed ('list[constrained-int]'), if any."""
+    parts = loc[1:] if loc and loc[0] == "body" else loc
+    return next((p for p in parts if isinstance(p, str) and (p in _TYPE_TAGS or any(c in p for c in "[(-"))), None)
+
+
 def _param(loc: tuple) -> str | None:
     """('body', 'messages', 0, 'role') -> 'messages[0].role'."""
     path = ""
-    for part in loc[1:] if loc and loc[0] == "body" else loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part in _TYPE_TAGS or any(c in part for c in "[(-"):
-            continue   # pydantic names the union member it tried; the field's name is enough
-        else:
-            path += f".{part}" if path else str(part)
+    for part in _parts(loc):
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path or None
 
 
@@ -79,9 +87,17 @@ def validation_message(errors: list[dict]) -> tuple[str, str | None]:
     param = _param(loc)
     if kind == "extra_forbidden":
         return f"unrecognized request argument supplied: {param}", param
-    # a field of several accepted types fails once per type: say them together
-    same = [x for x in errors if _param(tuple(x.get("loc", ()))) == param]
-    msg = " or ".join(dict.fromkeys(_sentence(x) for x in same))
+    # a field of several accepted types fails once per type: report the type that got furthest
+    # (a list whose item 1 is wrong), or, when none did, every type it could have been
+    same = [x for x in errors if _parts(tuple(x.get("loc", ())))[:1] == _parts(loc)[:1]]
+    members: dict[str | None, list[dict]] = {}
+    for x in same:
+        members.setdefault(_member(tuple(x.get("loc", ()))), []).append(x)
+    score = lambda xs: (len(xs), -len(_parts(tuple(xs[0].get("loc", ())))))  # noqa: E731
+    least = min(score(xs) for xs in members.values())
+    best = [xs[0] for xs in members.values() if score(xs) == least]
+    param = _param(tuple(best[0].get("loc", ())))
+    msg = " or ".join(dict.fromkeys(_sentence(x) for x in best))
     rest = len(errors) - len(same)
     more = f" (and {rest} more problem{'s' * (rest > 1)})" if rest else ""
     if not param:

@@ -4,21 +4,34 @@ Every request body is parsed into one of these Pydantic models before
 anything else happens, so a wrong type, a missing field or an impossible
 value (temperature 3, top_p 1.5, max_tokens -1, n 0, an empty message list,
 a role that does not exist) is refused with a 400 that names the field,
-never a crash. Types are strict: "0.5" is not a number, 1.0 is not an integer.
+never a crash. Types are strict: "0.5" is not a number, 2.5 is not an integer (2.0 is, as
+in JSON Schema).
 
 OpenAI parameters llmos cannot honour (log-probabilities, tools, JSON mode,
 logit bias, ...) are accepted only at their "off" values and otherwise refused
-by name, rather than silently ignored. Unknown fields are refused too.
+by name, rather than silently ignored; they are left out of the published
+OpenAPI schema, which describes only what the server does. Unknown fields are
+refused too.
 Extensions shared with vLLM: `top_k`, `repetition_penalty`, `ignore_eos`.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length"]
+def _integral(v: Any) -> Any:
+    """JSON Schema counts 2.0 as an integer; so does this API (but not "2", nor 2.5)."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+Int = Annotated[int, BeforeValidator(_integral)]
+TokenId = Annotated[Int, Field(ge=0)]
+StopString = Annotated[str, Field(min_length=1)]
+Unsupported = SkipJsonSchema   # accepted at its "off" value only; not part of the published schema
 
 
 class _Strict(BaseModel):
@@ -39,64 +52,45 @@ class StreamOptions(_Strict):
 class SamplingRequest(_Strict):
     """What completions and chat completions share."""
     model: str = Field(min_length=1, description="The model's id, as GET /v1/models lists it.")
-    max_tokens: int | None = Field(None, ge=1, description="Most new tokens (clipped to the context).")
+    max_tokens: Int | None = Field(None, ge=1, description="Most new tokens (clipped to the context).")
     temperature: float = Field(1.0, ge=0, le=2, description="0 is greedy decoding.")
     top_p: float = Field(1.0, ge=0, le=1, description="Nucleus sampling mass; 0 keeps only the top token.")
-    n: int = Field(1, ge=1, le=128, description="Choices per prompt.")
+    n: Int = Field(1, ge=1, le=128, description="Choices per prompt.")
     stream: bool = False
     stream_options: StreamOptions | None = None
-    stop: str | list[str] | None = Field(None, validate_default=True, description="Up to 4 strings that end the output (not included).")
-    seed: int | None = Field(None, ge=-(2**63), le=2**64 - 1,
-                             description="Same seed, same settings, same prompt: same output. Choice i uses seed + i.")
+    stop: StopString | Annotated[list[StopString], Field(max_length=4)] | None = Field(
+        None, validate_default=True, description="Up to 4 strings that end the output (not included).")
+    seed: Int | None = Field(None, description="Same seed, same settings, same prompt: same output. "
+                                               "Choice i uses seed + i (modulo 2^64).")
     frequency_penalty: float = Field(0.0, ge=-2, le=2)
     presence_penalty: float = Field(0.0, ge=-2, le=2)
-    logit_bias: dict[str, float] | None = None
+    logit_bias: Unsupported[dict[str, float] | None] = None
     user: str | None = None
     # extensions (as in vLLM)
-    top_k: int | None = Field(None, ge=-1, description="Keep the k most likely tokens; -1 or 0: off.")
+    top_k: Int | None = Field(None, ge=-1, description="Keep the k most likely tokens; -1 or 0: off.")
     repetition_penalty: float = Field(1.0, gt=0, le=10, description="CTRL's penalty; 1 is off.")
     ignore_eos: bool = Field(False, description="Keep going past the end-of-sequence token.")
 
     @field_validator("stop")
     @classmethod
     def _stop(cls, v: str | list[str] | None) -> list[str]:
-        stops = [v] if isinstance(v, str) else list(v or [])
-        if len(stops) > 4:
-            raise ValueError(f"at most 4 stop sequences are allowed, got {len(stops)}")
-        if any(s == "" for s in stops):
-            raise ValueError("a stop sequence must not be empty")
-        return stops
+        return [v] if isinstance(v, str) else list(v or [])
 
     @field_validator("logit_bias")
     @classmethod
     def _logit_bias(cls, v):
         return _unsupported(v, (None, {}), "logit_bias")
 
-    @model_validator(mode="after")
-    def _stream_options_need_stream(self):
-        if self.stream_options is not None and not self.stream:
-            raise ValueError("stream_options is only allowed when stream is true")
-        return self
-
 
 class CompletionRequest(SamplingRequest):
     """POST /v1/completions."""
-    prompt: str | list[str] | list[int] | list[list[int]] = Field(
+    prompt: (str | Annotated[list[str], Field(min_length=1)] | Annotated[list[TokenId], Field(min_length=1)]
+             | Annotated[list[Annotated[list[TokenId], Field(min_length=1)]], Field(min_length=1)]) = Field(
         description="Text, token ids, or a list of either (one set of choices per prompt).")
-    echo: bool = False
-    logprobs: int | None = None
-    best_of: int | None = None
-    suffix: str | None = None
-
-    @field_validator("prompt")
-    @classmethod
-    def _prompt(cls, v):
-        if isinstance(v, list):
-            if not v:
-                raise ValueError("the prompt list is empty; give at least one prompt")
-            if isinstance(v[0], list) and any(len(p) == 0 for p in v):
-                raise ValueError("a token-id prompt is empty; give at least one token")
-        return v
+    echo: Unsupported[bool] = False
+    logprobs: Unsupported[int | None] = None
+    best_of: Unsupported[int | None] = None
+    suffix: Unsupported[str | None] = None
 
     @field_validator("echo")
     @classmethod
@@ -127,11 +121,15 @@ class CompletionRequest(SamplingRequest):
         return [p] if isinstance(p[0], int) else p
 
 
+class TextPart(_Strict):
+    type: Literal["text"]
+    text: str
+
+
 class ChatMessage(_Strict):
     role: Role
-    content: str | None = Field(None, description="Text, or a list of {'type': 'text', 'text': ...} parts.")
+    content: str | list[TextPart] = Field(description="Text, or a list of {'type': 'text', 'text': ...} parts.")
     name: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
 
     @field_validator("content", mode="before")
@@ -139,34 +137,27 @@ class ChatMessage(_Strict):
     def _content(cls, v):
         if not isinstance(v, list):
             return v
-        texts = []
         for i, part in enumerate(v):
-            if not isinstance(part, dict) or "type" not in part:
-                raise ValueError(f"content part {i} must be an object with a 'type'")
-            if part["type"] != "text":
+            if isinstance(part, dict) and part.get("type") not in (None, "text"):
                 raise ValueError(f"content part {i} has type {part['type']!r}; this model reads text only")
-            if not isinstance(part.get("text"), str):
-                raise ValueError(f"content part {i} needs a string 'text'")
-            texts.append(part["text"])
-        return "".join(texts)
+        return v
 
-    @model_validator(mode="after")
-    def _has_content(self):
-        if self.content is None and not (self.role == "assistant" and self.tool_calls):
-            raise ValueError(f"a {self.role} message needs 'content'")
-        return self
+    @property
+    def text(self) -> str:
+        """The content as one string (text parts joined)."""
+        return self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
 
 
 class ChatCompletionRequest(SamplingRequest):
     """POST /v1/chat/completions."""
     messages: list[ChatMessage] = Field(min_length=1, description="The conversation so far, oldest first.")
-    max_completion_tokens: int | None = Field(None, ge=1, description="Newer name for max_tokens.")
-    logprobs: bool | None = None
-    top_logprobs: int | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: str | dict[str, Any] | None = None
-    parallel_tool_calls: bool | None = None
-    response_format: dict[str, Any] | None = None
+    max_completion_tokens: Int | None = Field(None, ge=1, description="Newer name for max_tokens.")
+    logprobs: Unsupported[bool | None] = None
+    top_logprobs: Unsupported[int | None] = None
+    tools: Unsupported[list[dict[str, Any]] | None] = None
+    tool_choice: Unsupported[str | dict[str, Any] | None] = None
+    parallel_tool_calls: Unsupported[bool | None] = None
+    response_format: Unsupported[dict[str, Any] | None] = None
 
     @field_validator("logprobs")
     @classmethod

@@ -86,11 +86,12 @@ class ServedModel:
     def completion_prompt(self, prompt: str | list[int], param: str = "prompt") -> list[int]:
         if isinstance(prompt, str):
             ids = self.tokenizer.encode(prompt)
-            if not ids:
-                if self.tokenizer.bos_id is None:
+            if not ids:   # start from the beginning-of-text token (GPT-2 uses its end-of-text token)
+                start = self.tokenizer.bos_id if self.tokenizer.bos_id is not None else self.tokenizer.eos_id
+                if start is None:
                     raise APIError(400, "the prompt is empty and the tokenizer has no beginning-of-text "
                                         "token to start from; give some text", param=param)
-                ids = [self.tokenizer.bos_id]
+                ids = [start]
         else:
             vocab = self.engine.model.config.vocab_size
             bad = [t for t in prompt if not 0 <= t < vocab]
@@ -103,10 +104,9 @@ class ServedModel:
     def chat_prompt(self, messages: list[ChatMessage]) -> list[int]:
         dicts = []
         for m in messages:
-            d = m.model_dump(exclude_none=True)
-            if d["role"] == "developer":   # OpenAI's newer name for the system message
-                d["role"] = "system"
-            d.setdefault("content", "")
+            d = {"role": "system" if m.role == "developer" else m.role,   # OpenAI's newer name for system
+                 "content": m.text}
+            d.update(m.model_dump(include={"name", "tool_call_id"}, exclude_none=True))
             dicts.append(d)
         try:
             ids = self.tokenizer.apply_chat_template(dicts, add_generation_prompt=True, tokenize=True)

@@ -29,13 +29,23 @@ def _event(payload: dict | str) -> str:
     return f"data: {data}\n\n"
 
 
+def _joined(batch: list[Delta]) -> Delta:
+    """Deltas that arrived together as one (one chunk, one write)."""
+    if len(batch) == 1:
+        return batch[0]
+    last = batch[-1]
+    return Delta("".join(d.text for d in batch), [t for d in batch for t in d.token_ids],
+                 last.finish_reason, last.error)
+
+
 async def merged(handles: list[RequestHandle]) -> AsyncIterator[tuple[int, Delta]]:
-    """(choice index, delta) from several requests, as each arrives."""
+    """(choice index, delta) from several requests, as each arrives; deltas that are
+    already waiting when the reader comes back are joined into one."""
     if len(handles) == 1:
-        async for delta in handles[0]:
-            yield 0, delta
+        async for batch in handles[0].batches():
+            yield 0, _joined(batch)
         return
-    iters = [h.__aiter__() for h in handles]
+    iters = [h.batches().__aiter__() for h in handles]
     waiting = {asyncio.ensure_future(it.__anext__()): i for i, it in enumerate(iters)}
     try:
         while waiting:
@@ -43,10 +53,10 @@ async def merged(handles: list[RequestHandle]) -> AsyncIterator[tuple[int, Delta
             for task in sorted(done, key=waiting.get):
                 i = waiting.pop(task)
                 try:
-                    delta = task.result()
+                    batch = task.result()
                 except StopAsyncIteration:
                     continue
-                yield i, delta
+                yield i, _joined(batch)
                 waiting[asyncio.ensure_future(iters[i].__anext__())] = i
     finally:
         for task in waiting:
