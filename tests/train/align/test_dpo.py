@@ -93,12 +93,15 @@ def test_train_dpo_writes_a_servable_run(tmp_path):
     cfg = DPOConfig(beta=0.5, lr=1e-2, steps=6, batch_size=2, max_len=32, max_prompt_len=8, save_every=3,
                     eval_fraction=0.34, eval_every=3)
     out = train_dpo(tiny_model(tok), tok, PAIRS * 2, tmp_path / "run", cfg, progress=False)
-    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    records = [r for r in rows if r["kind"] == "train"]
     assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
     for key in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
-                "logps/chosen", "logps/rejected", "eval/rewards/margins"):
+                "logps/chosen", "logps/rejected"):
         assert key in records[-1]
     assert records[-1]["rewards/margins"] > 0
+    held_out = [r for r in rows if r["kind"] == "eval"]
+    assert [r["step"] for r in held_out] == [3, 6] and "rewards/margins" in held_out[-1]
     assert (out / "metrics.png").stat().st_size > 1000
     model, tokenizer = load_pretrained(out)
     ids = generate(model, [tokenizer.eos_id] + tokenizer.encode("ab"),

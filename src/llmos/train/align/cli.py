@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from llmos.config import ConfigError, load_config, override
-from llmos.train.align.loop import CONFIG_FILE
+from llmos.train.pretrain import RUN_CONFIG
 
 
 @contextlib.contextmanager
@@ -31,7 +31,7 @@ def _named_errors() -> Iterator[None]:
 
 
 def _config(cls: type, out: Path, resume: bool, overrides: list[str] | None) -> Any:
-    saved = out / CONFIG_FILE
+    saved = out / RUN_CONFIG
     cfg = load_config(cls, saved) if resume and saved.exists() else cls()
     cfg = override(cfg, overrides or [])
     cfg.validate()

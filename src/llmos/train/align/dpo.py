@@ -109,7 +109,7 @@ def dpo_batch_loss(policy: CausalLM, ref: CausalLM | None, tokenizer, pairs: lis
         with torch.no_grad():
             ref_c, ref_r = split_pairs(sequence_logprobs(ref, batch))
     out = dpo_loss(pol_c, pol_r, ref_c, ref_r, cfg.beta, cfg.loss_type, cfg.label_smoothing, cfg.reference_free)
-    return out.losses.mean(), dpo_metrics(out, pol_c, pol_r)
+    return out.losses.mean(), {**dpo_metrics(out, pol_c, pol_r), "tokens": int(batch.attention_mask.sum())}
 
 
 def train_dpo(policy: CausalLM, tokenizer, pairs: list[PreferencePair], out: str | Path, cfg: DPOConfig,
@@ -134,7 +134,7 @@ def train_dpo(policy: CausalLM, tokenizer, pairs: list[PreferencePair], out: str
         with torch.no_grad():
             parts = [dpo_batch_loss(policy, ref, tokenizer, held_out[i:i + cfg.batch_size], cfg)[1]
                      for i in range(0, len(held_out), cfg.batch_size)]
-        return {k: sum(p[k] for p in parts) / len(parts) for k in parts[0]}
+        return {k: sum(p[k] for p in parts) / len(parts) for k in parts[0] if k != "tokens"}
 
     run.loop(step, evaluate if held_out else None, show=("loss", "rewards/margins", "rewards/accuracies"),
              callback=callback)

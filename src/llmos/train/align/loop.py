@@ -1,13 +1,14 @@
 """The run folder and training loop shared by SFT, reward modelling, PPO and DPO.
 
-A run folder holds everything one alignment run makes:
+A run folder has the layout of a pretraining run (`llmos train`), and is
+written by the same pieces (atomic, checksummed checkpoints; metrics.jsonl;
+the progress bar):
 
-    RUN/train_config.json  the method's settings (what `--resume` reads back; not
-                           config.json, which would make RUN look like an HF folder)
-    RUN/checkpoint.pt      trainable weights, optimizer, step, RNG: written atomically
-    RUN/metrics.jsonl      one JSON object per logged step
-    RUN/metrics.png        every logged metric against the step
-    RUN/model/             the final model as an HF folder (llmos generate/serve read it)
+    RUN/train_config.json      the method's settings (what `--resume` reads back)
+    RUN/checkpoints/step_*.pt  trainable weights, optimizer, step, RNG
+    RUN/metrics.jsonl          one row per logged step: kind "train" or "eval"
+    RUN/metrics.png            every logged metric against the step
+    RUN/model/                 the final model as an HF folder (llmos generate/serve read it)
 
 Resume is exact for the data order: batch k of a run is a function of (seed, k)
 alone (a fresh permutation per epoch), so a resumed run reads the same batches
@@ -16,38 +17,41 @@ it would have read without the interruption, and sampling in PPO is seeded by
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 from torch import nn
 
 from llmos.config import ConfigError, save_config
-
-CONFIG_FILE = "train_config.json"
+from llmos.train import checkpoint as ckpt
+from llmos.train.metrics import MetricsLog, read_metrics
+from llmos.train.optim import param_groups
+from llmos.train.pretrain import RUN_CONFIG
+from llmos.train.progress import TrainProgress
+from llmos.train.schedule import warmup_cosine
 
 
 @dataclass
 class AlignConfig:
     """Settings every alignment method shares."""
-    steps: int = 200                # optimizer steps
+    steps: int = 200                # optimizer steps (PPO: rollout batches)
     batch_size: int = 8             # examples (pairs, prompts) per step
     lr: float = 1e-5
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0       # AdamW, on matrices only (as in pretraining)
     warmup_steps: int = 0
-    schedule: str = "constant"      # "constant" or "cosine" after warmup
-    grad_clip: float = 1.0
+    schedule: str = "constant"      # "constant" or "cosine" (to 10% of lr) after warmup
+    grad_clip: float = 1.0          # max global gradient norm; 0 = off
     max_len: int = 256              # prompt + response tokens
     max_prompt_len: int = 128
     eval_fraction: float = 0.0      # held-out share of the data, evaluated every eval_every steps
     eval_every: int = 50
     log_every: int = 1
     save_every: int = 50
+    keep_checkpoints: int = 2       # newest checkpoints kept on disk
     seed: int = 0
     device: str = "cpu"
 
@@ -64,13 +68,9 @@ class AlignConfig:
 
 
 def lr_at(cfg: AlignConfig, step: int) -> float:
-    """Linear warmup, then constant or cosine decay to 10% of lr."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    if cfg.schedule == "constant":
-        return cfg.lr
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    """Linear warmup, then constant or a cosine decay to 10% of lr."""
+    min_lr = cfg.lr if cfg.schedule == "constant" else 0.1 * cfg.lr
+    return warmup_cosine(step, cfg.lr, min_lr, cfg.warmup_steps, cfg.steps)
 
 
 def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
@@ -97,110 +97,93 @@ def split_eval(items: list, fraction: float, seed: int) -> tuple[list, list]:
 
 
 class Run:
-    """A run folder: config, atomic checkpoints, metrics log, plot, progress bar."""
+    """A run folder: config, checkpoints, metrics log, plot, progress bar."""
 
     def __init__(self, out: str | Path, cfg: AlignConfig, modules: dict[str, nn.Module],
                  resume: bool = False, progress: bool = True, title: str = "train"):
         cfg.validate()
-        self.dir, self.cfg, self.modules, self.title = Path(out), cfg, modules, title
+        self.dir, self.cfg, self.title = Path(out), cfg, title
+        self.modules = nn.ModuleDict(modules)
         self.progress_enabled = progress
-        params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
-        self.params = params
-        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.optimizer = torch.optim.AdamW(param_groups(self.modules, cfg.weight_decay), lr=cfg.lr)
+        self.params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        self.metrics = MetricsLog(self.metrics_path)
+        self.ckpt_dir = self.dir / "checkpoints"
         self.step = 0
-        if self.checkpoint_path.exists():
+        if ckpt.list_checkpoints(self.ckpt_dir):
             if not resume:
-                raise ConfigError(f"{self.dir} already holds a run; pass --resume to continue it "
+                raise ConfigError(f"{self.dir} already holds a {title} run; pass --resume to continue it "
                                   "or choose a new output folder")
             self._load()
-        elif (self.dir / "model" / "config.json").exists() and not resume:
+        elif (self.dir / "model" / "config.json").exists():
             raise ConfigError(f"{self.dir} already holds a finished model; choose a new output folder")
         self.dir.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, self.dir / CONFIG_FILE)
-
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.dir / "checkpoint.pt"
+        save_config(cfg, self.dir / RUN_CONFIG)
 
     @property
     def metrics_path(self) -> Path:
         return self.dir / "metrics.jsonl"
 
     # ------------------------------------------------------------------ checkpoints
-    def save(self, extra: dict[str, Any] | None = None) -> None:
-        """Write checkpoint.pt atomically: readers see the old checkpoint or the new, never half."""
+    def _signature(self) -> dict:
+        """What a checkpoint must agree on to be resumed: the method and the batch order."""
+        return {"method": self.title, "batch_size": self.cfg.batch_size, "seed": self.cfg.seed}
+
+    def save(self) -> None:
         state = {"step": self.step, "optimizer": self.optimizer.state_dict(),
-                 "modules": {k: m.state_dict() for k, m in self.modules.items()},
-                 "torch_rng": torch.get_rng_state(), "extra": extra or {}}
-        tmp = self.checkpoint_path.with_name(f".checkpoint.pt.tmp{os.getpid()}")
-        torch.save(state, tmp)
-        os.replace(tmp, self.checkpoint_path)
+                 "modules": self.modules.state_dict(), "rng": ckpt.rng_state(), "run": self._signature()}
+        ckpt.save_checkpoint(state, ckpt.checkpoint_path(self.ckpt_dir, self.step))
+        ckpt.prune(self.ckpt_dir, self.cfg.keep_checkpoints)
 
     def _load(self) -> None:
-        try:
-            state = torch.load(self.checkpoint_path, map_location=self.cfg.device, weights_only=False)
-        except Exception as e:
-            raise ConfigError(f"{self.checkpoint_path} cannot be read ({e}); it is corrupt. "
-                              "Delete it to start over.") from None
-        for k, m in self.modules.items():
-            if k not in state["modules"]:
-                raise ConfigError(f"{self.checkpoint_path} has no weights for {k!r}; it is from another method")
-            m.load_state_dict(state["modules"][k])
+        ckpt.clean_temporaries(self.ckpt_dir)
+        path = ckpt.latest_checkpoint(self.ckpt_dir)
+        state = ckpt.load_checkpoint(path)
+        ckpt.check_matches(state.get("run", {}), self._signature(), "method or batch order", path)
+        self.modules.load_state_dict(state["modules"])
         self.optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
+        ckpt.set_rng_state(state["rng"])
         self.step = int(state["step"])
-        self.extra = state.get("extra", {})
-        self._truncate_metrics(self.step)
-
-    def _truncate_metrics(self, step: int) -> None:
-        """Drop log lines written after the checkpoint (they will be written again)."""
-        if not self.metrics_path.exists():
-            return
-        keep = [line for line in self.metrics_path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= step]
-        self.metrics_path.write_text("".join(line + "\n" for line in keep))
+        self.metrics.truncate_after(self.step)
 
     # ------------------------------------------------------------------ stepping
     def optimizer_step(self) -> float:
         """Clip, set the scheduled lr, step, zero; returns the gradient norm before clipping."""
-        norm = torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip if self.cfg.grad_clip > 0 else 1e9)
+        clip = self.cfg.grad_clip if self.cfg.grad_clip > 0 else math.inf
+        norm = torch.nn.utils.clip_grad_norm_(self.params, clip)
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.cfg, self.step)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         return float(norm)
 
-    def log(self, metrics: dict[str, float]) -> None:
-        record = {"step": self.step, **{k: round(float(v), 6) for k, v in metrics.items()}}
-        with open(self.metrics_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-
     def loop(self, train_step: Callable[[int], dict[str, float]],
              evaluate: Callable[[], dict[str, float]] | None = None,
              show: tuple[str, ...] = ("loss",), callback: Callable[[int], None] | None = None) -> None:
         """Call `train_step(step)` until cfg.steps, logging, evaluating and checkpointing.
 
-        `callback(steps_done)` runs after each step (e.g. to measure the model mid-run).
+        `train_step` returns the step's metrics; "loss" feeds the progress bar and
+        "tokens" (the tokens it processed) its speed. `callback(steps_done)` runs
+        after each step (e.g. to measure the model mid-run).
         """
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
         cfg = self.cfg
-        columns = (TextColumn(f"[bold]{self.title}"), BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
-        with Progress(*columns, disable=not self.progress_enabled, transient=False) as bar:
-            task = bar.add_task(self.title, total=cfg.steps, completed=self.step, info="")
+        with TrainProgress(cfg.steps, self.step, enabled=self.progress_enabled, description=self.title) as bar:
             while self.step < cfg.steps:
                 metrics = train_step(self.step)
                 metrics["lr"] = lr_at(cfg, self.step)
                 self.step += 1
-                if evaluate is not None and (self.step % cfg.eval_every == 0 or self.step == cfg.steps):
-                    metrics.update({f"eval/{k}": v for k, v in evaluate().items()})
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    self.log(metrics)
-                if self.step % cfg.save_every == 0 or self.step == cfg.steps:
+                bar.update(1, int(metrics.pop("tokens", 0)), metrics.get("loss"))
+                last = self.step == cfg.steps
+                if self.step % cfg.log_every == 0 or last:
+                    self.metrics.log("train", self.step, **metrics)
+                if self.step % cfg.eval_every == 0 or last:
+                    held_out = evaluate() if evaluate is not None else {}
+                    if held_out:
+                        self.metrics.log("eval", self.step, **held_out)
+                    seen = {**metrics, **{f"eval/{k}": v for k, v in held_out.items()}}
+                    bar.print(f"step {self.step:>6,}  " + "  ".join(f"{k} {seen[k]:.4g}" for k in show if k in seen))
+                if self.step % cfg.save_every == 0 or last:
                     self.save()
-                info = "  ".join(f"{k.split('/')[-1] if k.count('/') else k} {metrics[k]:.3g}"
-                                 for k in show if k in metrics)
-                bar.update(task, completed=self.step, info=info)
                 if callback is not None:
                     callback(self.step)
         self.plot()
@@ -210,32 +193,32 @@ class Run:
         from llmos.hub import save_pretrained
         return save_pretrained(model, self.dir / "model", tokenizer=tokenizer)
 
-    # ------------------------------------------------------------------ pictures
-    def read_metrics(self) -> list[dict[str, float]]:
-        if not self.metrics_path.exists():
-            return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line.strip()]
-
     def plot(self) -> Path | None:
-        return plot_metrics(self.read_metrics(), self.dir / "metrics.png", self.title)
+        return plot_metrics(read_metrics(self.metrics_path), self.dir / "metrics.png", f"{self.title}: {self.dir.name}")
 
 
-def plot_metrics(records: list[dict[str, float]], path: Path, title: str) -> Path | None:
-    """One small panel per metric against the step (PNG)."""
-    if not records:
+def plot_metrics(rows: list[dict], path: Path, title: str) -> Path | None:
+    """One small panel per metric against the step (PNG); held-out values as dots."""
+    train = [r for r in rows if r.get("kind") == "train"]
+    evals = [r for r in rows if r.get("kind") == "eval"]
+    keys = sorted({k for r in rows for k, v in r.items() if k not in ("kind", "step") and isinstance(v, (int, float))})
+    if not keys:
         return None
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    keys = sorted({k for r in records for k in r if k != "step"})
     cols = min(4, len(keys))
-    rows = math.ceil(len(keys) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    nrows = math.ceil(len(keys) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.4 * nrows), squeeze=False)
     for ax, key in zip(axes.flat, keys):
-        pts = [(r["step"], r[key]) for r in records if key in r]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="." if len(pts) < 30 else None)
+        for series, style, label in ((train, "-", "train"), (evals, "o", "held out")):
+            pts = [(r["step"], r[key]) for r in series if isinstance(r.get(key), (int, float))]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], style, ms=3, lw=1, label=label)
         ax.set_title(key, fontsize=9)
         ax.tick_params(labelsize=7)
+        if evals and any(key in r for r in evals) and any(key in r for r in train):
+            ax.legend(fontsize=6)
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
     fig.suptitle(title)

@@ -207,6 +207,7 @@ def train_ppo(policy: CausalLM, tokenizer, prompts: list[str], out: str | Path, 
                    "objective/rlhf_reward": float((scores - cfg.kl_coef * seq_kl).mean()),
                    "val/mean": float(masked_mean(old_values, mask)),
                    "response/length": float(mask.sum(-1).mean()),
+                   "tokens": int(rollout.attention_mask.sum()),
                    **{k: sum(v) / len(v) for k, v in stats.items()}}
         return metrics
 

@@ -88,12 +88,14 @@ def train_reward(backbone: CausalLM, tokenizer, pairs: list[PreferencePair], out
     run = Run(out, cfg, {"reward_model": model}, resume=resume, progress=progress, title="reward")
 
     def step(k: int) -> dict[str, float]:
-        batch = [train[i] for i in batch_indices(len(train), cfg.batch_size, k, cfg.seed)]
-        chosen, rejected = pair_rewards(model, tokenizer, batch, cfg)
+        pairs_k = [train[i] for i in batch_indices(len(train), cfg.batch_size, k, cfg.seed)]
+        batch = pair_batch(tokenizer, pairs_k, cfg.max_len, cfg.max_prompt_len).to(cfg.device)
+        chosen, rejected = split_pairs(model(batch.input_ids, batch.attention_mask))
         loss = reward_loss(chosen, rejected)
         loss.backward()
         metrics = pair_metrics(chosen.detach(), rejected.detach())
         metrics["grad_norm"] = run.optimizer_step()
+        metrics["tokens"] = int(batch.attention_mask.sum())
         return metrics
 
     def evaluate() -> dict[str, float]:

@@ -51,9 +51,11 @@ def train_sft(model: CausalLM, tokenizer, examples: list[SFTExample], out: str |
 
     def step(k: int) -> dict[str, float]:
         batch = [train[i] for i in batch_indices(len(train), cfg.batch_size, k, cfg.seed)]
-        loss = sft_loss(model, sft_batch(tokenizer, batch, cfg.max_len, cfg.max_prompt_len).to(cfg.device))
+        tokens = sft_batch(tokenizer, batch, cfg.max_len, cfg.max_prompt_len).to(cfg.device)
+        loss = sft_loss(model, tokens)
         loss.backward()
-        return {"loss": float(loss.detach()), "grad_norm": run.optimizer_step()}
+        return {"loss": float(loss.detach()), "grad_norm": run.optimizer_step(),
+                "tokens": int(tokens.attention_mask.sum())}
 
     def evaluate() -> dict[str, float]:
         model.eval()
