@@ -48,3 +48,10 @@ def test_count_penalties():
     counts = torch.tensor([[0.0, 1.0, 3.0, 0.0]])
     out = apply_count_penalties(logits, counts, torch.tensor([[0.5]]), torch.tensor([[1.0]]))
     assert out.tolist() == [[0.0, -1.5, -2.5, 0.0]]
+
+
+def test_a_vanishing_temperature_is_greedy():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 30) * 5
+    out = sample_batch(logits, [request([1], seed=i, temperature=1e-300) for i in range(3)])
+    assert out.tolist() == logits.argmax(-1).tolist()

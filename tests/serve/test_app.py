@@ -81,6 +81,15 @@ def test_streaming_completion_and_chat(client, reference):
     assert any(c.choices and c.choices[0].finish_reason for c in chunks)
 
 
+def test_streaming_several_choices(client):
+    chunks = list(client.completions.create(model="tiny", prompt="the", max_tokens=6, n=2, seed=1, stream=True))
+    finished = {c.choices[0].index: c.choices[0].finish_reason for c in chunks if c.choices[0].finish_reason}
+    assert finished.keys() == {0, 1}
+    texts = ["".join(c.choices[0].text for c in chunks if c.choices[0].index == i) for i in (0, 1)]
+    again = client.completions.create(model="tiny", prompt="the", max_tokens=6, n=2, seed=1)
+    assert texts == [c.text for c in again.choices]
+
+
 def test_sse_wire_format_ends_with_done(server):
     body = {"model": "tiny", "prompt": "the", "max_tokens": 4, "stream": True}
     with httpx.stream("POST", f"{server}/v1/completions", json=body, timeout=30) as r:

@@ -19,6 +19,7 @@ already generated, by how often and by whether it appeared:
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 
 import torch
@@ -76,8 +77,15 @@ def _sample_group(logits: Tensor, requests: list[Request]) -> Tensor:
     """Rows that share one set of settings: logits (b, V) -> ids (b,)."""
     gen = requests[0].gen
     history = _padded_histories(requests, logits.device) if gen.repetition_penalty != 1.0 else None
-    logits = process_logits(logits, history, gen)
+    processed = process_logits(logits, history, gen)
     if gen.greedy:
-        return logits.argmax(-1)
+        return processed.argmax(-1)
     u = torch.tensor([torch.rand((), generator=r.generator).item() for r in requests])
-    return inverse_cdf(logits.softmax(-1), u.to(logits.device))
+    probs = processed.softmax(-1)
+    tokens = inverse_cdf(probs, u.to(logits.device))
+    # a temperature so small that logits / T overflows leaves no distribution: its limit is greedy
+    overflow = ~probs.isfinite().all(-1)
+    if overflow.any():
+        greedy = process_logits(logits, history, dataclasses.replace(gen, temperature=0.0)).argmax(-1)
+        tokens = torch.where(overflow, greedy, tokens)
+    return tokens
