@@ -59,6 +59,7 @@ def plot(results: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=120)
     for name, r in results["models"].items():
@@ -69,6 +70,7 @@ def plot(results: dict, path: Path) -> None:
     left.set(title=f"training loss, {results['task']} task", xlabel="step", ylabel="cross-entropy", yscale="log")
     right.set(title=f"forward pass, batch {results['forward_batch']}", xlabel="source = target length",
               ylabel="milliseconds", xscale="log", yscale="log")
+    right.xaxis.set_minor_locator(NullLocator())
     right.set_xticks(LENGTHS, [str(n) for n in LENGTHS])
     for ax in (left, right):
         ax.grid(alpha=0.3, which="both")
