@@ -1,6 +1,6 @@
 """Serving throughput: 1, 4 and 16 concurrent streaming clients against `llmos serve`.
 
-    python bench/serve.py [--clients 1 4 16] [--new-tokens 128] [--rounds 2] [--d-model 256] [--layers 4]
+    python bench/serve.py [--clients 1 4 16] [--new-tokens 128] [--rounds 3] [--d-model 256] [--layers 4]
 
 Builds a small random Llama-family model and a byte-level BPE tokenizer
 trained on llmos's embedded corpus (nothing downloaded), saves them as an HF
@@ -11,6 +11,9 @@ streaming chat-less completions start at once, each asking for exactly
 
     aggregate tokens/s   all clients' tokens / wall time from the first request to the last token
     TTFT p50 / p95       time from sending a request to its first streamed token, over every request
+
+Levels are interleaved over the rounds (1, 4, 16, 1, 4, 16, ...) so that load
+from elsewhere on the machine falls on all of them alike.
 
 The same levels are also run on the engine alone, in this process, without
 HTTP, to show what the server adds. Saves bench/results/serve.json and
@@ -98,7 +101,8 @@ async def http_level(url: str, clients: int, n: int, round_: int) -> dict:
 def start_server(folder: Path, port: int, slots: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     cmd = [sys.executable, "-m", "llmos.cli.main", "serve", str(folder), "--port", str(port),
-           "--slots", str(slots), "--model-name", "bench", "--device", "cpu", "--log-level", "warning"]
+           "--slots", str(slots), "--model-name", "bench", "--device", "cpu", "--threads", str(threads),
+           "--log-level", "warning"]
     proc = subprocess.Popen(cmd, env=env)
     for _ in range(600):
         try:
@@ -142,6 +146,19 @@ def summarise(runs: list[dict]) -> dict:
             "ttft_p95_ms": round(1000 * percentile(ttft, 95), 1)}
 
 
+def interleaved(run, clients: list[int], rounds: int, name: str) -> dict:
+    """Every level once per round (1, 4, 16, 1, 4, 16, ...), so a burst of load from
+    elsewhere on the machine falls on all levels alike; each level keeps its best round."""
+    runs: dict[int, list[dict]] = {c: [] for c in clients}
+    for r in range(rounds):
+        for c in clients:
+            runs[c].append(run(c, r))
+    out = {str(c): summarise(runs[c]) for c in clients}
+    for c in clients:
+        print(f"{name:<7} {c:>3} clients: {out[str(c)]}", flush=True)
+    return out
+
+
 def plot(results: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -166,11 +183,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
     ap.add_argument("--new-tokens", type=int, default=128)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--d-model", type=int, default=256)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--vocab", type=int, default=2048)
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (the server's HTTP side and the "
+                    "clients need CPU too; one thread also suffers least when the machine is shared)")
     ap.add_argument("--skip-engine", action="store_true", help="only the HTTP figures")
     ap.add_argument("--out", default="bench/results/serve.json")
     args = ap.parse_args()
@@ -187,11 +205,8 @@ def main() -> None:
             model, _ = load_pretrained(folder)
             with Engine(model, tok, EngineConfig(n_slots=slots)) as engine:
                 engine_level(engine, tok, 1, 8, 99)                     # warm-up
-                results["engine"] = {}
-                for c in args.clients:
-                    runs = [engine_level(engine, tok, c, args.new_tokens, r) for r in range(args.rounds)]
-                    results["engine"][str(c)] = summarise(runs)
-                    print(f"engine  {c:>3} clients: {results['engine'][str(c)]}", flush=True)
+                results["engine"] = interleaved(lambda c, r: engine_level(engine, tok, c, args.new_tokens, r),
+                                                args.clients, args.rounds, "engine")
             del model
 
         with socket.socket() as s:
@@ -201,11 +216,8 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         try:
             asyncio.run(http_level(url, 1, 8, 99))                        # warm-up
-            results["http"] = {}
-            for c in args.clients:
-                runs = [asyncio.run(http_level(url, c, args.new_tokens, r)) for r in range(args.rounds)]
-                results["http"][str(c)] = summarise(runs)
-                print(f"http    {c:>3} clients: {results['http'][str(c)]}", flush=True)
+            results["http"] = interleaved(lambda c, r: asyncio.run(http_level(url, c, args.new_tokens, r)),
+                                          args.clients, args.rounds, "http")
         finally:
             server.terminate()
             server.wait(30)

@@ -9,7 +9,7 @@ from typing import Literal
 
 def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
           model_name: str | None = None, slots: int = 16, device: str = "auto",
-          dtype: Literal["float32", "bfloat16", "float16"] = "float32",
+          dtype: Literal["float32", "bfloat16", "float16"] = "float32", threads: int | None = None,
           log_level: Literal["debug", "info", "warning", "error"] = "info") -> int:
     """Serve a model over an OpenAI-compatible HTTP API, with continuous batching.
 
@@ -26,6 +26,7 @@ def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str |
         slots: requests decoded together (KV cache rows); more wait in a queue.
         device: cpu, cuda, cuda:1, ... (auto: cuda when available).
         dtype: weight and KV cache precision.
+        threads: torch CPU threads (default: torch's own choice, one per core).
         log_level: uvicorn's log level.
     """
     import torch
@@ -36,6 +37,8 @@ def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str |
     from llmos.serve.app import create_app
     from llmos.serve.served_model import ServedModel
 
+    if threads:
+        torch.set_num_threads(threads)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     api_key = api_key or os.environ.get("LLMOS_API_KEY") or None
