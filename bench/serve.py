@@ -164,11 +164,11 @@ def plot(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    for name, rows in results.items():
+    for (name, rows), color in zip(results.items(), ("tab:blue", "tab:orange")):
         xs = [int(c) for c in rows]
-        a.plot(xs, [rows[c]["tokens_per_s"] for c in rows], "o-", label=name)
-        b.plot(xs, [rows[c]["ttft_p50_ms"] for c in rows], "o-", label=f"{name} p50")
-        b.plot(xs, [rows[c]["ttft_p95_ms"] for c in rows], "x--", label=f"{name} p95")
+        a.plot(xs, [rows[c]["tokens_per_s"] for c in rows], "o-", color=color, label=name)
+        b.plot(xs, [rows[c]["ttft_p50_ms"] for c in rows], "o-", color=color, label=f"{name} p50")
+        b.plot(xs, [rows[c]["ttft_p95_ms"] for c in rows], "x--", color=color, label=f"{name} p95")
     a.set(xlabel="concurrent clients", ylabel="aggregate tokens/s", title="throughput", xscale="log", xticks=xs)
     b.set(xlabel="concurrent clients", ylabel="ms", title="time to first token", xscale="log", xticks=xs)
     for ax in (a, b):
