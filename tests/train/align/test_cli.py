@@ -83,3 +83,25 @@ def test_a_malformed_data_line_ends_the_command_with_its_location(tmp_path, base
     with pytest.raises(SystemExit):
         main(["dpo", str(base), str(data), str(tmp_path / "z")])
     assert "pairs.jsonl:2: missing key 'rejected'" in capsys.readouterr().err
+
+
+def test_an_aligned_run_serves_through_llmos_generate_and_llmos_serve(tmp_path, base, capsys):
+    from openai import OpenAI
+
+    from llmos.infer.engine import EngineConfig
+    from llmos.serve.app import create_app
+    from llmos.serve.background import serve_in_background
+    from llmos.serve.served_model import ServedModel
+    run = tmp_path / "dpo"
+    assert main(["dpo", str(base), str(pairs_file(tmp_path)), str(run), "steps=2", "lr=1e-2", *SMALL]) == 0
+    model, tok = load_pretrained(run)
+    greedy = tok.decode(complete(model, tok.encode("ab"), GenerationConfig(max_new_tokens=6, temperature=0)).tokens,
+                        skip_special_tokens=True)
+    capsys.readouterr()
+    assert main(["generate", str(run), "--prompt", "ab", "--max-new-tokens", "6", "--temperature", "0"]) == 0
+    assert capsys.readouterr().out == "ab" + greedy + "\n"
+    served = ServedModel.load(run, name="aligned", engine_config=EngineConfig(n_slots=2))
+    with serve_in_background(create_app(served)) as url:
+        with OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=60) as client:
+            out = client.completions.create(model="aligned", prompt="ab", max_tokens=6, temperature=0)
+    assert out.choices[0].text == greedy

@@ -85,7 +85,7 @@ def dpo_metrics(out: DPOOutput, policy_chosen: Tensor, policy_rejected: Tensor) 
 @dataclass
 class DPOConfig(AlignConfig):
     beta: float = 0.1
-    loss_type: str = "sigmoid"          # "sigmoid" (DPO) or "ipo"
+    loss_type: DPOLossType = "sigmoid"  # "sigmoid" (DPO) or "ipo"
     label_smoothing: float = 0.0        # > 0: conservative DPO
     reference_free: bool = False
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
@@ -27,7 +26,10 @@ class ScalarHead(nn.Module):
     def __init__(self, d_model: int, init_std: float = 0.0):
         super().__init__()
         self.proj = nn.Linear(d_model, 1)
-        nn.init.normal_(self.proj.weight, std=init_std) if init_std else nn.init.zeros_(self.proj.weight)
+        if init_std:
+            nn.init.normal_(self.proj.weight, std=init_std)
+        else:   # a value head starting at V = 0 everywhere
+            nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
 
     def forward(self, hidden: Tensor) -> Tensor:

@@ -14,7 +14,6 @@ fused causal kernel runs unmasked.
 """
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 

@@ -21,7 +21,7 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import torch
 from torch import nn
@@ -43,7 +43,7 @@ class AlignConfig:
     lr: float = 1e-5
     weight_decay: float = 0.0       # AdamW, on matrices only (as in pretraining)
     warmup_steps: int = 0
-    schedule: str = "constant"      # "constant" or "cosine" (to 10% of lr) after warmup
+    schedule: Literal["constant", "cosine"] = "constant"   # after warmup; cosine decays to 10% of lr
     grad_clip: float = 1.0          # max global gradient norm; 0 = off
     max_len: int = 256              # prompt + response tokens
     max_prompt_len: int = 128
