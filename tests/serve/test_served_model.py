@@ -72,3 +72,11 @@ def test_a_folder_without_a_tokenizer_is_refused(tmp_path):
     save_pretrained(tiny_model(40, 3), tmp_path)
     with pytest.raises(ValueError, match="no tokenizer.json"):
         ServedModel.load(tmp_path)
+
+
+def test_a_run_folder_serves_its_model_under_the_run_name(model_dir, tmp_path):
+    import shutil
+    run = tmp_path / "my-run"
+    shutil.copytree(model_dir, run / "model")
+    served = ServedModel.load(run)
+    assert served.name == "my-run" and served.context == CONTEXT

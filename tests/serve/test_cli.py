@@ -1,0 +1,43 @@
+"""`llmos serve`: the command line starts a real server; a bad folder is a clear error."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from llmos.cli.main import main
+
+
+def test_missing_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["serve", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_serves_a_model_folder_with_the_key_from_the_environment(model_dir):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LLMOS_API_KEY": "sk-env"}
+    proc = subprocess.Popen([sys.executable, "-m", "llmos.cli.main", "serve", str(model_dir), "--port", str(port),
+                             "--slots", "2", "--threads", "1", "--log-level", "warning"],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        assert httpx.get(f"{url}/v1/models").status_code == 401
+        models = httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer sk-env"}).json()
+        assert models["data"][0]["id"] == model_dir.name and models["data"][0]["max_model_len"] == 96
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "127.0.0.1" in err and "API key required" in err
