@@ -141,7 +141,7 @@ class Engine:
             generator=make_generator(gen.seed, "cpu"),
             detokenizer=IncrementalDetokenizer(self.tokenizer) if self.tokenizer is not None else None,
             stops=StopStrings(gen.stop), frequency_penalty=frequency_penalty, presence_penalty=presence_penalty)
-        request.budget = min(gen.max_new_tokens, self.context - len(prompt_ids))
+        request.budget = min(gen.max_new_tokens, min(self.context, self.cache.max_len) - len(prompt_ids))
         handle = RequestHandle(request, self, loop)
         if request.budget <= 0:
             request.finish_reason = "length"
