@@ -9,12 +9,13 @@ from tests.serve.conftest import wait_until
 
 @pytest.fixture
 def slow_engine(served, server):
-    """Each engine step takes 20 ms more, so a request is still running when its client leaves."""
+    """Each engine step takes 50 ms more, so a request is still running when its client leaves
+    (90 tokens take at least 4.5 s)."""
     model = served.engine.model
     forward = model.forward
 
     def slow(*args, **kwargs):
-        time.sleep(0.02)
+        time.sleep(0.05)
         return forward(*args, **kwargs)
 
     model.forward = slow
@@ -31,8 +32,8 @@ def test_disconnected_streaming_client_frees_its_slot(server, slow_engine):
         assert slow_engine.num_active == 1
         steps_at_hangup = slow_engine.steps
     # the response is closed: the server sees the disconnect and cancels the request
-    wait_until(lambda: slow_engine.num_active == 0, timeout=3)
-    assert slow_engine.steps - steps_at_hangup < 40      # far short of the 90 tokens asked for
+    wait_until(lambda: slow_engine.num_active == 0, timeout=4)
+    assert slow_engine.steps - steps_at_hangup < 80      # short of the 90 tokens asked for
     ok = httpx.post(f"{server}/v1/completions", json={"model": "tiny", "prompt": "the", "max_tokens": 2}, timeout=30)
     assert ok.status_code == 200
 
@@ -42,7 +43,7 @@ def test_client_that_gives_up_on_a_plain_request_frees_its_slot(server, slow_eng
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(f"{server}/v1/completions", json=body, timeout=0.3)
     assert slow_engine.num_active == 1
-    wait_until(lambda: slow_engine.num_active == 0, timeout=3)
+    wait_until(lambda: slow_engine.num_active == 0, timeout=4)
 
 
 def test_health_reports_the_active_count(server, slow_engine):
@@ -51,4 +52,4 @@ def test_health_reports_the_active_count(server, slow_engine):
         lines = r.iter_lines()   # kept: a dropped iterator closes the stream
         next(lines)
         assert httpx.get(f"{server}/health").json()["active"] == 1
-    wait_until(lambda: httpx.get(f"{server}/health").json()["active"] == 0, timeout=3)
+    wait_until(lambda: httpx.get(f"{server}/health").json()["active"] == 0, timeout=4)
