@@ -98,6 +98,8 @@ def test_stop_strings_and_tokens_end_like_complete():
 
 def test_cancel_frees_the_slot_at_once():
     model = model_for("llama", context=512)
+    forward = model.forward
+    model.forward = lambda *a, **kw: time.sleep(0.005) or forward(*a, **kw)   # 400 tokens take >= 2 s
     with Engine(model, config=EngineConfig(n_slots=2)) as engine:
         handle = engine.submit([5, 6, 7], GenerationConfig(max_new_tokens=400, temperature=0, stop_token_ids=[]))
         it = iter(handle)
