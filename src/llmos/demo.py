@@ -77,7 +77,7 @@ def demo(minutes: float = 3.5, steps: int | None = None, run_dir: Path = Path("r
         samples: how many samples to print.
         overrides: settings for the `demo` preset, e.g. model.n_layers=6.
     """
-    console = Console()
+    console = Console(soft_wrap=True)
     console.rule("[bold]llmos demo: pretraining a language model from scratch, offline")
     resuming = (run_dir / RUN_CONFIG).exists()
     if resuming:

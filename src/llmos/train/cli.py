@@ -57,7 +57,7 @@ def train(preset: str, run_dir: Path | None = None, resume: bool = True,
     cfg = override(cfg, overrides)
     if not resume and resume_from is None and list_checkpoints(run_dir / "checkpoints"):
         raise ConfigError(f"{run_dir} already holds checkpoints; resume it, or pass a new --run-dir")
-    console = Console()
+    console = Console(soft_wrap=True)
     result = pretrain(cfg, run_dir, resume=resume, resume_from=resume_from, console=console,
                       progress=progress)
     if result.val_loss is not None:
@@ -93,7 +93,7 @@ def seq2seq(task: Literal["dates", "reverse"] = "dates", run_dir: Path | None = 
     from llmos.train.seq2seq import Seq2SeqRunConfig, train_seq2seq
     cfg = override(Seq2SeqRunConfig(), [f"task={task}", *overrides])
     run_dir = Path(run_dir or f"runs/seq2seq-{cfg.task}")
-    console = Console()
+    console = Console(soft_wrap=True)
     result = train_seq2seq(cfg, run_dir, console=console, progress=progress)
     for src, ref, out in result.examples[:5]:
         console.print(f"  {src!r:>36} -> {out!r}  {'ok' if out == ref else 'expected ' + repr(ref)}")

@@ -61,7 +61,8 @@ class RunResult:
     train_loss: float | None
     val_loss: float | None
     unigram_entropy: float
-    tokens_per_s: float
+    tokens_per_s: float           # over the whole run, evaluations and checkpoints included
+    train_tokens_per_s: float     # over the training steps alone
     seconds: float
     model: CausalLM
     tokenizer: Tokenizer
@@ -106,7 +107,7 @@ class Pretrainer:
                  progress: bool = True) -> None:
         t = cfg.train
         self.run_dir = Path(run_dir)
-        self.console = console or Console()
+        self.console = console or Console(soft_wrap=True)
         self.device = resolve_device(t.device)
         if t.threads > 0:
             torch.set_num_threads(t.threads)
@@ -288,12 +289,16 @@ class Pretrainer:
                  f"{self.dist.world} process{'es' if self.dist.world > 1 else ''} on {self.device} "
                  f"({self.precision}); global batch {self.train_batches.global_batch} x {self.cfg.seq_len} tokens")
         train_loss = val_loss = None
-        speed = 0.0
+        speed, step_seconds, steps_run = 0.0, 0.0, 0
         self._t0 = time.perf_counter()
         tokens_per_step = self.train_batches.global_batch * self.cfg.seq_len
-        with TrainProgress(t.max_steps, self.step, enabled=self.show, console=self.console) as bar:
+        with TrainProgress(t.max_steps, self.step, enabled=self.show, console=self.console,
+                           log=self.dist.main) as bar:
             while self.step < end:
+                t_step = time.perf_counter()
                 row = self.train_step()
+                step_seconds += time.perf_counter() - t_step
+                steps_run += 1
                 train_loss = row["loss"]
                 if not math.isfinite(train_loss):
                     raise FloatingPointError(f"the training loss became {train_loss} at step {self.step}; "
@@ -313,10 +318,13 @@ class Pretrainer:
                                   baseline=meta.unigram_entropy)
                 if self.step % t.checkpoint_every == 0 or self.step == end:
                     self.save()
+        if val_loss is None:             # nothing left to train (a finished run, resumed): still report
+            val_loss = self.evaluate()
         if self.step >= t.max_steps:
             self.finish()
+        train_speed = steps_run * tokens_per_step / step_seconds if step_seconds else 0.0
         return RunResult(self.run_dir, self.step, train_loss, val_loss, meta.unigram_entropy, speed,
-                         self.elapsed_before + self._clock(), self.raw, self.data.tokenizer)
+                         train_speed, self.elapsed_before + self._clock(), self.raw, self.data.tokenizer)
 
     def finish(self) -> None:
         """Save the trained model as an HF folder at RUN/model and redraw the loss curve."""

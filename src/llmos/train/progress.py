@@ -8,12 +8,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 class TrainProgress:
-    """A rich progress bar on rank 0; silent elsewhere. Use as a context manager."""
+    """A rich progress bar (when enabled) and log lines (when `log`). Use as a context manager."""
 
     def __init__(self, total: int, start: int = 0, enabled: bool = True, console: Console | None = None,
-                 description: str = "training") -> None:
+                 description: str = "training", log: bool = True) -> None:
         self.enabled = enabled
-        self.console = console or Console()
+        self.log = log          # print() lines even without the bar (rank 0 only, under torchrun)
+        self.console = console or Console(soft_wrap=True)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss [cyan]{task.fields[loss]}"), TextColumn("{task.fields[speed]} tok/s"),
@@ -40,5 +41,5 @@ class TrainProgress:
         return speed
 
     def print(self, message: str) -> None:
-        if self.enabled:
+        if self.log:
             self.progress.console.print(message)

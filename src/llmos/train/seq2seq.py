@@ -8,6 +8,9 @@
   not pushed to infinite confidence.
 - Adam with beta2 = 0.98, eps = 1e-9 and the paper's schedule (eq. 3):
   lr = factor * d_model^-0.5 * min(step^-0.5, step * warmup^-1.5).
+- Checkpoint averaging (sec. 6.1): the final model is the mean of the
+  weights at the last `average_last` snapshots, `average_every` steps apart,
+  which smooths out the noise of the last updates.
 
 Evaluation decodes the held-out sources greedily and with beam search and
 counts exact matches: an output is right only if every character is.
@@ -52,6 +55,8 @@ class Seq2SeqRunConfig:
     warmup_steps: int = 400
     lr_factor: float = 1.0          # the paper's schedule times this
     label_smoothing: float = 0.1
+    average_last: int = 5           # snapshots averaged into the final model (1 = the last weights)
+    average_every: int = 100        # steps between snapshots
     beam_size: int = 4
     length_penalty: float = 1.0
     eval_every: int = 500
@@ -97,7 +102,7 @@ def decode(model: Seq2SeqTransformer, sources: list[str], method: str = "greedy"
 def train_seq2seq(cfg: Seq2SeqRunConfig, run_dir: str | Path | None = None, *,
                   console: Console | None = None, progress: bool = True) -> Seq2SeqResult:
     """Train on `cfg.task`; report held-out exact match with greedy and beam decoding."""
-    console = console or Console()
+    console = console or Console(soft_wrap=True)
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     task = make_task(cfg.task, n_train=cfg.n_train, n_test=cfg.n_test, seed=cfg.seed, **cfg.task_args)
@@ -111,6 +116,8 @@ def train_seq2seq(cfg: Seq2SeqRunConfig, run_dir: str | Path | None = None, *,
     sources = [s for s, _ in task.test]
     references = [t for _, t in task.test]
     step, epoch, loss = 0, 0, float("nan")
+    snapshot_steps = {s for i in range(cfg.average_last) if (s := cfg.max_steps - i * cfg.average_every) > 0}
+    averaged: dict[str, torch.Tensor] = {}
     t0 = time.perf_counter()
     model.train()
     with TrainProgress(cfg.max_steps, enabled=progress, console=console, description=cfg.task) as bar:
@@ -129,6 +136,9 @@ def train_seq2seq(cfg: Seq2SeqRunConfig, run_dir: str | Path | None = None, *,
                 loss = loss_t.item()
                 tokens = int((batch.tgt_out != IGNORE_INDEX).sum())
                 bar.update(1, tokens, loss)
+                if step in snapshot_steps:
+                    for name, p in model.state_dict().items():
+                        averaged[name] = averaged.get(name, 0) + p.detach().float() / len(snapshot_steps)
                 if metrics and step % 10 == 0:
                     metrics.log("train", step, loss=loss, lr=lr)
                 if step % cfg.eval_every == 0 or step == cfg.max_steps:
@@ -143,6 +153,8 @@ def train_seq2seq(cfg: Seq2SeqRunConfig, run_dir: str | Path | None = None, *,
                     break
             epoch += 1
     seconds = time.perf_counter() - t0
+    if len(snapshot_steps) > 1:
+        model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in averaged.items()})
     greedy = decode(model, sources)
     beam = decode(model, sources, "beam", cfg.beam_size, cfg.length_penalty)
     result = Seq2SeqResult(model, task, exact_match(greedy, references), exact_match(beam, references),

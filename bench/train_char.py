@@ -1,0 +1,98 @@
+"""nanoGPT's CPU character model on tinyshakespeare: val loss, tokens/s, MFU.
+
+The configuration of nanoGPT's README "I only have a macbook" run:
+4 layers, 4 heads, 128 dims, context 64, batch 12, dropout 0, lr 1e-3
+(warmup 100, cosine to 1e-4 at step 2000), 2000 iterations, 90/10 split of
+tinyshakespeare. nanoGPT reports val loss 1.88 for it (about 3 minutes on a
+laptop CPU).
+
+MFU (model FLOPs utilisation) counts the FLOPs the model needs per token, as
+nanoGPT's `estimate_mfu` (PaLM appendix B):
+
+    FLOPs/token = 6 N + 12 L H Q T       N parameters (position table excluded), L layers,
+                                         H heads, Q head size, T context
+and divides the achieved rate by the CPU's peak fp32 rate, taken as
+threads x clock x 32 FLOPs/cycle (two 8-wide FMA units per core; pass
+--peak-gflops to use another figure).
+
+    .venv/bin/python bench/train_char.py [--data PATH] [--steps 2000] [--threads N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+from llmos.config import override
+from llmos.train.presets import preset
+from llmos.train.pretrain import pretrain
+
+ROOT = Path(__file__).resolve().parent
+
+
+def cpu_peak_gflops(threads: int) -> tuple[float, str]:
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    mhz = [float(m) for m in re.findall(r"cpu MHz\s*:\s*([\d.]+)", text)]
+    ghz = (max(mhz) / 1000) if mhz else 2.5
+    name = (re.findall(r"model name\s*:\s*(.+)", text) or ["unknown CPU"])[0].strip()
+    return threads * ghz * 32, f"{name}, {ghz:.2f} GHz x {threads} thread(s) x 32 FLOPs/cycle"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(ROOT.parent.parent / "shared" / "data" / "tinyshakespeare.txt"))
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--eval-batches", type=int, default=200, help="validation batches for the final val loss")
+    ap.add_argument("--peak-gflops", type=float, default=None)
+    ap.add_argument("--run-dir", default="runs/bench-train-char")
+    ap.add_argument("--out", default=str(ROOT / "results" / "train_char.json"))
+    args = ap.parse_args()
+
+    run_dir = Path(args.run_dir)
+    if run_dir.exists():
+        shutil.rmtree(run_dir)                       # a fresh run every time
+    cfg = override(preset("char"), [
+        f"data.corpus={args.data}", "data.tokenizer=char", "data.val_fraction=0.1",
+        f"train.max_steps={args.steps}", f"train.decay_steps={args.steps}", "train.lr=1e-3", "train.min_lr=1e-4",
+        "train.warmup_steps=100", "model.dropout=0.0", f"train.threads={args.threads}",
+        f"train.eval_every={args.steps}", f"train.eval_batches={args.eval_batches}",
+        f"train.checkpoint_every={args.steps}", "train.log_every=50"])
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    result = pretrain(cfg, run_dir, resume=False)
+    wall = time.perf_counter() - t0
+    load_after = os.getloadavg()
+
+    m = result.model.config
+    n_params = result.model.num_parameters() - (m.max_seq_len * m.d_model if m.position == "learned" else 0)
+    flops_per_token = 6 * n_params + 12 * m.n_layers * m.n_heads * m.dim_per_head * cfg.seq_len
+    peak, peak_desc = (args.peak_gflops, "given") if args.peak_gflops else cpu_peak_gflops(args.threads)
+    achieved = flops_per_token * result.train_tokens_per_s / 1e9
+    figures = {
+        "val_loss": round(result.val_loss, 4), "train_loss": round(result.train_loss, 4),
+        "unigram_entropy": round(result.unigram_entropy, 4), "steps": result.step,
+        "tokens_per_s_training": round(result.train_tokens_per_s), "tokens_per_s_overall": round(result.tokens_per_s),
+        "seconds": round(wall, 1), "parameters": n_params, "flops_per_token": flops_per_token,
+        "achieved_gflops": round(achieved, 2), "peak_gflops": round(peak, 1), "peak": peak_desc,
+        "mfu": round(achieved / peak, 4), "threads": args.threads,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in load_after], "torch": torch.__version__,
+    }
+    print(json.dumps(figures, indent=2))
+    print(f"val loss {result.val_loss:.4f} (nanoGPT: 1.88) | {result.train_tokens_per_s:,.0f} tokens/s | "
+          f"MFU {achieved / peak:.1%} of {peak:.0f} GFLOPS | {wall / 60:.1f} min")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+    shutil.copy(run_dir / "loss.png", out.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()
