@@ -167,7 +167,8 @@ class Run:
         after each step (e.g. to measure the model mid-run).
         """
         cfg = self.cfg
-        with TrainProgress(cfg.steps, self.step, enabled=self.progress_enabled, description=self.title) as bar:
+        with TrainProgress(cfg.steps, self.step, enabled=self.progress_enabled, description=self.title,
+                           log=self.progress_enabled) as bar:
             while self.step < cfg.steps:
                 metrics = train_step(self.step)
                 metrics["lr"] = lr_at(cfg, self.step)
