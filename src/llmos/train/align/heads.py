@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
@@ -23,11 +24,11 @@ HEAD_FILE = "reward_head.safetensors"
 
 
 class ScalarHead(nn.Module):
-    def __init__(self, d_model: int, init_std: float = 0.0):
+    def __init__(self, d_model: int, init_std: float = 0.0, seed: int = 0):
         super().__init__()
         self.proj = nn.Linear(d_model, 1)
-        if init_std:
-            nn.init.normal_(self.proj.weight, std=init_std)
+        if init_std:   # seeded: the same run settings give the same reward model
+            nn.init.normal_(self.proj.weight, std=init_std, generator=torch.Generator().manual_seed(seed))
         else:   # a value head starting at V = 0 everywhere
             nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
@@ -47,11 +48,11 @@ def forward_with_head(model: CausalLM, head: ScalarHead, input_ids: Tensor,
 class RewardModel(nn.Module):
     """An LM backbone with a scalar head: r(x, y) = head(h at the last real token)."""
 
-    def __init__(self, backbone: CausalLM, head: ScalarHead | None = None):
+    def __init__(self, backbone: CausalLM, head: ScalarHead | None = None, seed: int = 0):
         super().__init__()
         self.backbone = backbone
         self.head = head if head is not None else ScalarHead(backbone.config.d_model,
-                                                            init_std=backbone.config.init_std)
+                                                            init_std=backbone.config.init_std, seed=seed)
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         """Right-padded input_ids (B, T) -> rewards (B,)."""

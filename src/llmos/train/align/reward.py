@@ -83,7 +83,7 @@ def train_reward(backbone: CausalLM, tokenizer, pairs: list[PreferencePair], out
     """Train a reward model from preference pairs; writes RUN/model + RUN/reward_head.safetensors."""
     if not pairs:
         raise ConfigError("a reward model needs at least one preference pair")
-    model = RewardModel(backbone).to(cfg.device).train()
+    model = RewardModel(backbone, seed=cfg.seed).to(cfg.device).train()
     train, held_out = split_eval(pairs, cfg.eval_fraction, cfg.seed)
     run = Run(out, cfg, {"reward_model": model}, resume=resume, progress=progress, title="reward")
 
