@@ -72,12 +72,16 @@ def load_reward_fn(spec: str) -> Callable[[list[str], list[str]], list[float]]:
 def sft(model: Path, data: Path, out: Path, resume: bool = False, overrides: list[str] | None = None) -> None:
     """Supervised fine-tuning on prompt/response pairs (loss on the response only).
 
+    Settings: steps, batch_size, lr, warmup_steps, schedule (constant|cosine), weight_decay,
+    grad_clip, max_len, max_prompt_len, eval_fraction, eval_every, log_every, save_every,
+    keep_checkpoints, seed, device.
+
     Args:
         model: base model: an HF-format folder or a run folder.
         data: JSONL, one {"prompt": ..., "response": ...} per line.
         out: run folder to write (config, checkpoint, metrics, plot, model/).
         resume: continue the run in `out` from its last checkpoint.
-        overrides: settings such as lr=3e-5 steps=500 batch_size=16 (see SFTConfig).
+        overrides: settings such as lr=3e-5 steps=500 batch_size=16.
     """
     with _named_errors():
         from llmos.train.align.data import load_sft
@@ -91,12 +95,16 @@ def sft(model: Path, data: Path, out: Path, resume: bool = False, overrides: lis
 def reward(model: Path, data: Path, out: Path, resume: bool = False, overrides: list[str] | None = None) -> None:
     """Train a reward model (the LM with a scalar head) on preference pairs.
 
+    Settings: steps, batch_size, lr, warmup_steps, schedule (constant|cosine), weight_decay,
+    grad_clip, max_len, max_prompt_len, eval_fraction, eval_every, log_every, save_every,
+    keep_checkpoints, seed, device.
+
     Args:
         model: backbone: an HF-format folder or a run folder.
         data: JSONL, one {"prompt": ..., "chosen": ..., "rejected": ...} per line.
         out: run folder to write; the head is saved beside model/ as reward_head.safetensors.
         resume: continue the run in `out` from its last checkpoint.
-        overrides: settings such as lr=5e-5 eval_fraction=0.1 (see RewardConfig).
+        overrides: settings such as lr=5e-5 eval_fraction=0.1.
     """
     with _named_errors():
         from llmos.train.align.data import load_pairs
@@ -113,12 +121,17 @@ def dpo(model: Path, data: Path, out: Path, resume: bool = False, overrides: lis
     Variants by setting: loss_type=ipo (IPO), label_smoothing=0.1 (conservative
     DPO), reference_free=true.
 
+    Settings: beta, loss_type (sigmoid|ipo), label_smoothing, reference_free; steps, batch_size,
+    lr, warmup_steps, schedule (constant|cosine), weight_decay, grad_clip, max_len,
+    max_prompt_len, eval_fraction, eval_every, log_every, save_every, keep_checkpoints, seed,
+    device.
+
     Args:
         model: base (reference) model: an HF-format folder or a run folder.
         data: JSONL, one {"prompt": ..., "chosen": ..., "rejected": ...} per line.
         out: run folder to write (config, checkpoint, metrics, plot, model/).
         resume: continue the run in `out` from its last checkpoint.
-        overrides: settings such as beta=0.1 lr=1e-5 steps=300 (see DPOConfig).
+        overrides: settings such as beta=0.1 lr=1e-5 steps=300.
     """
     with _named_errors():
         from llmos.train.align.data import load_pairs
@@ -133,6 +146,11 @@ def ppo(model: Path, prompts: Path, out: Path, reward_model: Path | None = None,
         resume: bool = False, overrides: list[str] | None = None) -> None:
     """RLHF with PPO: a KL penalty to the base model, reward from a reward model or a Python function.
 
+    Settings: kl_coef, gamma, lam, cliprange, cliprange_value, vf_coef, ppo_epochs,
+    num_minibatches, max_new_tokens, temperature, missing_eos_penalty; steps, batch_size, lr,
+    warmup_steps, schedule (constant|cosine), weight_decay, grad_clip, max_len, max_prompt_len,
+    eval_fraction, eval_every, log_every, save_every, keep_checkpoints, seed, device.
+
     Args:
         model: base policy (and frozen reference): an HF-format folder or a run folder.
         prompts: JSONL, one {"prompt": ...} per line.
@@ -140,14 +158,15 @@ def ppo(model: Path, prompts: Path, out: Path, reward_model: Path | None = None,
         reward_model: a run folder written by `llmos reward`.
         reward_fn: instead, a function (prompts, completions) -> list[float], as module:function or file.py:function.
         resume: continue the run in `out` from its last checkpoint.
-        overrides: settings such as kl_coef=0.05 max_new_tokens=32 steps=200 (see PPOConfig).
+        overrides: settings such as kl_coef=0.05 max_new_tokens=32 steps=200.
     """
     with _named_errors():
         from llmos.train.align.data import load_prompts
         from llmos.train.align.ppo import PPOConfig, train_ppo
         from llmos.train.align.reward import reward_function
         if (reward_model is None) == (reward_fn is None):
-            raise ConfigError("give exactly one of --reward-model (a `llmos reward` run) or --reward-fn (module:function)")
+            raise ConfigError("give exactly one of --reward-model (a `llmos reward` run) "
+                              "or --reward-fn (module:function)")
         cfg = _config(PPOConfig, out, resume, overrides)
         if reward_model is not None:
             from llmos.train.align.heads import RewardModel
