@@ -50,6 +50,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--eval-batches", type=int, default=200, help="validation batches for the final val loss")
+    ap.add_argument("--seed", type=int, default=1337, help="weights, dropout and batch positions")
+    ap.add_argument("--min-lr", type=float, default=1e-4, help="where the cosine decay ends (nanoGPT: 1e-4)")
+    ap.add_argument("--grad-clip", type=float, default=1.0, help="max gradient norm, 0 = off (nanoGPT: 1.0)")
+    ap.add_argument("--decay-embeddings", action="store_true", help="weight decay on embeddings too (nanoGPT)")
     ap.add_argument("--peak-gflops", type=float, default=None)
     ap.add_argument("--run-dir", default="runs/bench-train-char")
     ap.add_argument("--out", default=str(ROOT / "results" / "train_char.json"))
@@ -60,10 +64,11 @@ def main() -> None:
         shutil.rmtree(run_dir)                       # a fresh run every time
     cfg = override(preset("char"), [
         f"data.corpus={args.data}", "data.tokenizer=char", "data.val_fraction=0.1",
-        f"train.max_steps={args.steps}", f"train.decay_steps={args.steps}", "train.lr=1e-3", "train.min_lr=1e-4",
+        f"train.max_steps={args.steps}", f"train.decay_steps={args.steps}", "train.lr=1e-3", f"train.min_lr={args.min_lr}",
         "train.warmup_steps=100", "model.dropout=0.0", f"train.threads={args.threads}",
         f"train.eval_every={args.steps}", f"train.eval_batches={args.eval_batches}",
-        f"train.checkpoint_every={args.steps}", "train.log_every=50"])
+        f"train.checkpoint_every={args.steps}", "train.log_every=50", f"train.seed={args.seed}",
+        f"train.decay_embeddings={args.decay_embeddings}", f"train.grad_clip={args.grad_clip}"])
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     result = pretrain(cfg, run_dir, resume=False)
@@ -81,7 +86,8 @@ def main() -> None:
         "tokens_per_s_training": round(result.train_tokens_per_s), "tokens_per_s_overall": round(result.tokens_per_s),
         "seconds": round(wall, 1), "parameters": n_params, "flops_per_token": flops_per_token,
         "achieved_gflops": round(achieved, 2), "peak_gflops": round(peak, 1), "peak": peak_desc,
-        "mfu": round(achieved / peak, 4), "threads": args.threads,
+        "mfu": round(achieved / peak, 4), "threads": args.threads, "seed": args.seed, "min_lr": args.min_lr,
+        "decay_embeddings": args.decay_embeddings, "grad_clip": args.grad_clip,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after], "torch": torch.__version__,
     }

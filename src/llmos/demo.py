@@ -12,6 +12,7 @@ entropy (the best loss a model that ignores context can reach), and samples.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import time
@@ -23,7 +24,7 @@ from rich.panel import Panel
 
 from llmos.config import override
 from llmos.nn import CausalLM
-from llmos.text.shards import bits
+from llmos.train.metrics import bits
 from llmos.train.presets import preset
 from llmos.train.pretrain import RUN_CONFIG, load_run_config, pretrain
 
@@ -99,11 +100,10 @@ def demo(minutes: float = 3.5, steps: int | None = None, run_dir: Path = Path("r
     h, v = result.unigram_entropy, result.val_loss
     console.rule("[bold]what it learned")
     if v is not None:
-        console.print(f"validation loss        {v:.3f} nats/char  ({bits(v):.2f} bits)")
-        console.print(f"unigram entropy        {h:.3f} nats/char  ({bits(h):.2f} bits)   "
+        console.print(f"validation loss        {v:.3f} nats/token  ({bits(v):.2f} bits)")
+        console.print(f"unigram entropy        {h:.3f} nats/token  ({bits(h):.2f} bits)   "
                       "<- the best a model that ignores context can do")
-        console.print(f"perplexity             {torch.tensor(v).exp():.1f} (vs {torch.tensor(h).exp():.1f} "
-                      f"for letter frequencies alone)")
+        console.print(f"perplexity             {math.exp(v):.1f}  (vs {math.exp(h):.1f} from token frequencies alone)")
     texts = sample_texts(run_dir, samples, console)
     from llmos.text.corpus import read_corpus
     words = {w.lower() for d in read_corpus(cfg.data.corpus) for w in re.findall(r"[A-Za-z]{3,}", d)}

@@ -17,3 +17,12 @@ def test_only_non_embedding_matrices_decay():
     assert n_params == model.num_parameters()
     opt = make_adamw(model, 1e-3, 0.1, (0.9, 0.99))
     assert opt.defaults["betas"] == (0.9, 0.99) and len(opt.param_groups) == 2
+
+
+def test_decay_embeddings_decays_every_matrix_as_nanogpt_does():
+    model = CausalLM(ModelConfig.for_family("gpt2", vocab_size=50, d_model=16, n_layers=1, n_heads=2,
+                                            d_ff=32, max_seq_len=8))
+    decay, _ = param_groups(model, 0.1, decay_embeddings=True)
+    decayed = {id(p) for p in decay["params"]}
+    assert id(model.tok_emb.weight) in decayed and id(model.pos_emb.weight) in decayed
+    assert all(p.ndim == 2 for p in decay["params"])

@@ -20,7 +20,6 @@ shards and copies out only the windows a batch needs.
 from __future__ import annotations
 
 import json
-import math
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -167,8 +166,3 @@ class TokenShards:
         if self.n_windows(seq_len + 1) < 1:
             raise ShardError(f"the {self.split} split has {len(self)} tokens, fewer than one sequence of "
                              f"{seq_len + 1}; use a larger corpus, a larger val_fraction or a shorter context")
-
-
-def bits(nats: float) -> float:
-    """Nats to bits: divide by ln 2."""
-    return nats / math.log(2)

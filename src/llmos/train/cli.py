@@ -7,8 +7,8 @@ from typing import Literal
 from rich.console import Console
 
 from llmos.config import ConfigError, override
-from llmos.text.shards import bits
 from llmos.train.checkpoint import list_checkpoints
+from llmos.train.metrics import bits
 from llmos.train.presets import PRESETS, preset as get_preset
 from llmos.train.pretrain import RUN_CONFIG, load_run_config, pretrain
 

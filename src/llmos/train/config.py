@@ -33,6 +33,7 @@ class TrainConfig:
     warmup_steps: int = 100          # linear warmup from 0
     decay_steps: int | None = None   # cosine decay ends here; None = max_steps
     weight_decay: float = 0.1        # AdamW, on matrices only (not norms, biases, embeddings)
+    decay_embeddings: bool = False   # also decay embedding tables (nanoGPT does)
     beta1: float = 0.9
     beta2: float = 0.99
     grad_clip: float = 1.0           # max global gradient norm; 0 = off

@@ -48,6 +48,11 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def bits(nats: float) -> float:
+    """A loss in nats per token as bits per token: divide by ln 2."""
+    return nats / math.log(2)
+
+
 def read_metrics(path: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
     """Rows of a metrics file (optionally of one kind); a torn last line is skipped."""
     path = Path(path)

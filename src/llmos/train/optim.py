@@ -14,9 +14,13 @@ import torch
 from torch import nn
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Two AdamW groups: matrices that decay, and the rest."""
-    embedding_params = {id(p) for m in model.modules() if _is_embedding(m) for p in m.parameters()}
+def param_groups(model: nn.Module, weight_decay: float, decay_embeddings: bool = False) -> list[dict]:
+    """Two AdamW groups: matrices that decay, and the rest.
+
+    `decay_embeddings` decays embedding tables too, as nanoGPT does (every
+    parameter with two or more dimensions)."""
+    embedding_params = set() if decay_embeddings else {
+        id(p) for m in model.modules() if _is_embedding(m) for p in m.parameters()}
     decay, no_decay, seen = [], [], set()
     for _, p in model.named_parameters():
         if not p.requires_grad or id(p) in seen:
@@ -33,7 +37,8 @@ def _is_embedding(module: nn.Module) -> bool:
 
 
 def make_adamw(model: nn.Module, lr: float, weight_decay: float, betas: tuple[float, float],
-               device_type: str = "cpu") -> torch.optim.AdamW:
+               device_type: str = "cpu", decay_embeddings: bool = False) -> torch.optim.AdamW:
     """AdamW over `param_groups`; the fused kernel on CUDA."""
     fused = device_type == "cuda"
-    return torch.optim.AdamW(param_groups(model, weight_decay), lr=lr, betas=betas, fused=fused)
+    return torch.optim.AdamW(param_groups(model, weight_decay, decay_embeddings), lr=lr, betas=betas,
+                             fused=fused)

@@ -126,11 +126,11 @@ class Pretrainer:
         self.model = None   # wrapped for DDP/FSDP and compiled, by _wrap()
         if self._fsdp:
             self._wrap()    # FSDP swaps parameters for sharded ones: the optimizer must see those
-        self.optimizer = make_adamw(self.raw, t.lr, t.weight_decay, (t.beta1, t.beta2), self.device.type)
+        self.optimizer = make_adamw(self.raw, t.lr, t.weight_decay, (t.beta1, t.beta2), self.device.type,
+                                    t.decay_embeddings)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
-        accum = t.grad_accum
         self.train_batches = BatchSampler(TokenShards(self.data.folder, "train"), cfg.seq_len, t.batch_size,
-                                          t.seed, accum, self.dist.world, self.dist.rank)
+                                          t.seed, t.grad_accum, self.dist.world, self.dist.rank)
         self.val_batches = BatchSampler(TokenShards(self.data.folder, "val"), cfg.seq_len, t.batch_size,
                                         t.seed, 1, self.dist.world, self.dist.rank)
         self.ckpt_dir = self.run_dir / "checkpoints"
