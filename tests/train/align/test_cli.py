@@ -26,7 +26,8 @@ def pairs_file(tmp_path):
 
 
 def steps(out):
-    return [r["step"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if r["kind"] == "train"]
+    rows = map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
+    return [r["step"] for r in rows if r["kind"] == "train"]
 
 
 def test_sft_then_dpo_from_the_command_line_and_the_result_generates(tmp_path, base):

@@ -195,7 +195,8 @@ class Run:
         return save_pretrained(model, self.dir / "model", tokenizer=tokenizer)
 
     def plot(self) -> Path | None:
-        return plot_metrics(read_metrics(self.metrics_path), self.dir / "metrics.png", f"{self.title}: {self.dir.name}")
+        return plot_metrics(read_metrics(self.metrics_path), self.dir / "metrics.png",
+                            f"{self.title}: {self.dir.name}")
 
 
 def plot_metrics(rows: list[dict], path: Path, title: str) -> Path | None:

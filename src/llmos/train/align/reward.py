@@ -38,7 +38,8 @@ def reward_loss(chosen: Tensor, rejected: Tensor) -> Tensor:
     return -F.logsigmoid(chosen - rejected).mean()
 
 
-def pair_rewards(model: RewardModel, tokenizer, pairs: list[PreferencePair], cfg: AlignConfig) -> tuple[Tensor, Tensor]:
+def pair_rewards(model: RewardModel, tokenizer, pairs: list[PreferencePair],
+                 cfg: AlignConfig) -> tuple[Tensor, Tensor]:
     """(r(x, y_w), r(x, y_l)), each (B,)."""
     batch = pair_batch(tokenizer, pairs, cfg.max_len, cfg.max_prompt_len).to(cfg.device)
     return split_pairs(model(batch.input_ids, batch.attention_mask))
