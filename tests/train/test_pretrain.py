@@ -91,3 +91,14 @@ def test_config_json_is_the_resolved_config(corpus, tmp_path):
     saved = json.loads((tmp_path / "run" / "train_config.json").read_text())
     assert saved["preset"] == "char" and saved["model"]["d_model"] == 32
     assert saved["model"]["eos_token_id"] is not None and saved["data"]["corpus"] == str(corpus)
+
+
+def test_bf16_autocast_on_cpu_trains_close_to_fp32_and_fp16_is_refused(corpus, tmp_path):
+    steps = ["train.max_steps=3", "train.eval_every=3"]
+    fp32 = pretrain(tiny_config(corpus, *steps), tmp_path / "fp32", progress=False)
+    bf16 = pretrain(tiny_config(corpus, *steps, "train.precision=bf16"), tmp_path / "bf16", progress=False)
+    assert bf16.train_loss != fp32.train_loss                       # the matmuls really ran in bf16
+    assert bf16.train_loss == pytest.approx(fp32.train_loss, abs=0.02)
+    assert next(bf16.model.parameters()).dtype == torch.float32     # master weights stay fp32
+    with pytest.raises(ConfigError, match="fp16 needs a CUDA device"):
+        pretrain(tiny_config(corpus, "train.precision=fp16"), tmp_path / "fp16", progress=False)
