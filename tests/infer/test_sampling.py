@@ -54,3 +54,9 @@ def test_top_k_one_never_leaves_the_argmax():
 def test_bad_settings_are_named(kw, msg):
     with pytest.raises(ValueError, match=msg):
         GenerationConfig(**kw)
+
+
+def test_vanishing_temperature_samples_the_argmax_instead_of_failing():
+    logits = torch.tensor([[1.0, 5.0, 2.0], [3.0, -1.0, 0.0]])
+    cfg = GenerationConfig(temperature=1e-45)
+    assert sample(logits, None, cfg, make_generator(0)).tolist() == [1, 0]

@@ -96,6 +96,9 @@ def sample(logits: Tensor, history: Tensor | None, cfg: GenerationConfig,
     if cfg.greedy:
         return logits.argmax(-1)
     probs = logits.softmax(-1)
+    broken = ~torch.isfinite(probs).all(-1)          # a vanishing temperature overflowed: that is greedy
+    if broken.any():
+        probs[broken] = torch.nn.functional.one_hot(logits[broken].argmax(-1), probs.shape[-1]).to(probs.dtype)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
