@@ -92,13 +92,15 @@ def process_logits(logits: Tensor, history: Tensor | None, cfg: GenerationConfig
 def sample(logits: Tensor, history: Tensor | None, cfg: GenerationConfig,
            generator: torch.Generator | None = None) -> Tensor:
     """Next token ids (B,) from logits (B, V)."""
-    logits = process_logits(logits, history, cfg)
+    processed = process_logits(logits, history, cfg)
     if cfg.greedy:
-        return logits.argmax(-1)
-    probs = logits.softmax(-1)
+        return processed.argmax(-1)
+    probs = processed.softmax(-1)
     broken = ~torch.isfinite(probs).all(-1)          # a vanishing temperature overflowed: that is greedy
     if broken.any():
-        probs[broken] = torch.nn.functional.one_hot(logits[broken].argmax(-1), probs.shape[-1]).to(probs.dtype)
+        greedy = process_logits(logits[broken], None if history is None else history[broken],
+                                GenerationConfig(temperature=0, repetition_penalty=cfg.repetition_penalty))
+        probs[broken] = torch.nn.functional.one_hot(greedy.argmax(-1), probs.shape[-1]).to(probs.dtype)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
