@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from llmos.config import override
+from llmos.nn import ModelConfig
 from llmos.train.presets import preset
 from llmos.train.pretrain import pretrain
 
@@ -56,12 +57,27 @@ def main() -> None:
                     help="max gradient norm, 0 = off (nanoGPT clips at 1.0; off was 0.01 lower in val loss "
                          "on each seed tried, see BENCHMARKS.md)")
     ap.add_argument("--decay-embeddings", action="store_true", help="weight decay on embeddings too (nanoGPT)")
+    ap.add_argument("--family", default="both", choices=["both", "gpt2", "llama"],
+                    help="both (default) runs the two side by side; gpt2: nanoGPT's block (learned positions, LayerNorm, GELU MLP); llama: the same "
+                         "width, depth, heads and budget with RoPE, RMSNorm and a SwiGLU of equal size")
     ap.add_argument("--peak-gflops", type=float, default=None)
     ap.add_argument("--run-dir", default="runs/bench-train-char")
     ap.add_argument("--out", default=str(ROOT / "results" / "train_char.json"))
     args = ap.parse_args()
 
-    run_dir = Path(args.run_dir)
+    families = ["gpt2", "llama"] if args.family == "both" else [args.family]
+    results = {f: run_one(args, f, Path(args.run_dir) / f) for f in families}
+    print(f"\n{'block':8s}{'val loss':>10s}{'tokens/s':>10s}{'MFU':>7s}   (nanoGPT reports 1.88)")
+    for f, r in results.items():
+        print(f"{f:8s}{r['val_loss']:10.4f}{r['tokens_per_s_training']:10,d}{r['mfu']:7.1%}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    for f in families:
+        shutil.copy(Path(args.run_dir) / f / "loss.png", out.with_name(f"{out.stem}_{f}.png"))
+
+
+def run_one(args: argparse.Namespace, family: str, run_dir: Path) -> dict:
     if run_dir.exists():
         shutil.rmtree(run_dir)                       # a fresh run every time
     cfg = override(preset("char"), [
@@ -71,6 +87,11 @@ def main() -> None:
         f"train.eval_every={args.steps}", f"train.eval_batches={args.eval_batches}",
         f"train.checkpoint_every={args.steps}", "train.log_every=50", f"train.seed={args.seed}",
         f"train.decay_embeddings={args.decay_embeddings}", f"train.grad_clip={args.grad_clip}"])
+    if family != "gpt2":
+        m = cfg.model
+        cfg.model = ModelConfig.for_family(family, vocab_size=m.vocab_size, d_model=m.d_model,
+                                           n_layers=m.n_layers, n_heads=m.n_heads, d_ff=344,
+                                           max_seq_len=m.max_seq_len, dropout=0.0, tie_embeddings=True)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     result = pretrain(cfg, run_dir, resume=False)
@@ -89,17 +110,14 @@ def main() -> None:
         "seconds": round(wall, 1), "parameters": n_params, "flops_per_token": flops_per_token,
         "achieved_gflops": round(achieved, 2), "peak_gflops": round(peak, 1), "peak": peak_desc,
         "mfu": round(achieved / peak, 4), "threads": args.threads, "seed": args.seed, "min_lr": args.min_lr,
-        "decay_embeddings": args.decay_embeddings, "grad_clip": args.grad_clip,
+        "decay_embeddings": args.decay_embeddings, "family": family, "grad_clip": args.grad_clip,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after], "torch": torch.__version__,
     }
     print(json.dumps(figures, indent=2))
     print(f"val loss {result.val_loss:.4f} (nanoGPT: 1.88) | {result.train_tokens_per_s:,.0f} tokens/s | "
           f"MFU {achieved / peak:.1%} of {peak:.0f} GFLOPS | {wall / 60:.1f} min")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
-    shutil.copy(run_dir / "loss.png", out.with_suffix(".png"))
+    return figures
 
 
 if __name__ == "__main__":
