@@ -5,12 +5,7 @@ from llmos.classic.seq2seq.model import RNNSeq2Seq, RNNSeq2SeqConfig
 from llmos.text.synthetic import VOCAB, collate
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("cell, attention", [("lstm", "bahdanau"), ("gru", "luong")])

@@ -5,12 +5,7 @@ from llmos.classic.seq2seq import RNNSeq2Seq, RNNSeq2SeqConfig, Seq2SeqTrainConf
 from llmos.text.synthetic import VOCAB, reverse_task
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_small_lstm_with_attention_learns_reversal_to_high_held_out_exact_match():

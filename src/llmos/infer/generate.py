@@ -23,7 +23,8 @@ class Completion:
     finish_reason: Literal["stop", "length"]
 
 
-def _stop_ids(model, cfg: GenerationConfig) -> set[int]:
+def stop_ids(model, cfg: GenerationConfig) -> set[int]:
+    """The token ids that end generation: the config's stop tokens, else the model's EOS."""
     if cfg.stop_token_ids is not None:
         return set(cfg.stop_token_ids)
     eos = model.config.eos_token_id
@@ -49,7 +50,7 @@ def stream(model, prompt_ids: list[int], cfg: GenerationConfig) -> Iterator[int]
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    stops = _stop_ids(model, cfg)
+    stops = stop_ids(model, cfg)
     generator = make_generator(cfg.seed, device)
     cache = model.new_cache(1, len(prompt_ids) + budget)
     history = torch.tensor([prompt_ids], device=device)                     # (1, T)
@@ -75,7 +76,7 @@ def complete(model, prompt_ids: list[int], cfg: GenerationConfig, tokenizer=None
     """Generate and report why generation ended; stop strings need `tokenizer`."""
     if cfg.stop and tokenizer is None:
         raise ValueError("stop strings need a tokenizer to read the generated text")
-    stops = _stop_ids(model, cfg)
+    stops = stop_ids(model, cfg)
     tokens: list[int] = []
     for token in stream(model, prompt_ids, cfg):
         if token in stops:

@@ -17,15 +17,8 @@ from collections.abc import Iterator
 
 import torch
 
-from llmos.infer.generate import stream
+from llmos.infer.generate import stop_ids, stream
 from llmos.infer.sampling import GenerationConfig, make_generator, sample
-
-
-def _stop_ids(model, cfg: GenerationConfig) -> set[int]:
-    if cfg.stop_token_ids is not None:
-        return set(cfg.stop_token_ids)
-    eos = model.config.eos_token_id
-    return set() if eos is None else {eos}
 
 
 @torch.no_grad()
@@ -40,7 +33,7 @@ def stream_window(model, prompt_ids: list[int], cfg: GenerationConfig) -> Iterat
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    stops, generator = _stop_ids(model, cfg), make_generator(cfg.seed, device)
+    stops, generator = stop_ids(model, cfg), make_generator(cfg.seed, device)
     ids = torch.tensor([prompt_ids[-context:]], device=device)                 # (1, T)
     try:
         for _ in range(cfg.max_new_tokens):
@@ -56,5 +49,5 @@ def stream_window(model, prompt_ids: list[int], cfg: GenerationConfig) -> Iterat
 
 def generate_window(model, prompt_ids: list[int], cfg: GenerationConfig) -> list[int]:
     """New token ids (stop token excluded), any length."""
-    stops = _stop_ids(model, cfg)
+    stops = stop_ids(model, cfg)
     return [t for t in stream_window(model, prompt_ids, cfg) if t not in stops]
