@@ -1,5 +1,6 @@
 """The official `openai` client against a live llmos server; greedy output equals `generate`."""
 import concurrent.futures
+import time
 
 import httpx
 import pytest
@@ -40,7 +41,7 @@ def test_completion_equals_greedy_generate(client, reference):
     assert out.choices[0].finish_reason in ("stop", "length")
 
 
-def test_eight_concurrent_greedy_requests_each_equal_generate(client, reference, served):
+def test_eight_concurrent_greedy_requests_each_equal_generate(client, reference, served, monkeypatch):
     texts = ["the quick", "a lazy dog", "pack my box", "five dozen", "jugs", "fox: ", "over the", "brown, "]
     want = [greedy_text(reference, reference[1].encode(t), 10 + i) for i, t in enumerate(texts)]
 
@@ -48,7 +49,12 @@ def test_eight_concurrent_greedy_requests_each_equal_generate(client, reference,
         return client.completions.create(model="tiny", prompt=texts[i], max_tokens=10 + i,
                                          temperature=0).choices[0].text
 
-    served.engine.max_batch = 0
+    # hold admission until all eight are queued (or 10 s pass), so they are decoded
+    # together however the threads happen to be scheduled
+    engine, admit, deadline = served.engine, served.engine._admit, time.monotonic() + 10
+    monkeypatch.setattr(engine, "_admit", lambda: admit() if engine.num_pending >= len(texts)
+                        or time.monotonic() > deadline else [])
+    engine.max_batch = 0
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         got = list(pool.map(ask, range(8)))
     assert got == want
