@@ -99,6 +99,19 @@ def test_attention_weights_are_returned_per_layer():
     assert out.attentions[0][2, :, :, 3:].abs().max() == 0          # padding is never attended to
 
 
+def test_attention_weights_equal_transformers_output_attentions(tmp_path):
+    ref = tiny_hf_bert(attn_implementation="eager")                 # the path that returns attention maps
+    ref.save_pretrained(tmp_path)
+    model = load_bert(tmp_path)
+    ids, mask, types = batch()
+    with torch.no_grad():
+        want = ref(input_ids=ids, attention_mask=mask, token_type_ids=types, output_attentions=True).attentions
+        got = model(ids, mask, types, need_weights=True).attentions
+    assert len(got) == len(want) == 2
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, atol=1e-6, rtol=0)     # padded query rows too: both spread over real keys
+
+
 def test_mean_pool_ignores_padding():
     hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]]])
     torch.testing.assert_close(mean_pool(hidden, torch.tensor([[1, 1, 0]])), torch.tensor([[2.0, 3.0]]))
@@ -159,10 +172,13 @@ def test_minilm_embeddings_put_paraphrases_close(minilm):
     assert (e[0] @ e[1]) > (e[0] @ e[2]) + 0.2               # guitar ~ music, not stock market
 
 
-def test_minilm_truncates_like_sentence_transformers(minilm):
+def test_minilm_tokenizes_and_truncates_like_sentence_transformers(minilm):
     ours, theirs = minilm
     ids, mask, _ = ours.tokenize([SENTENCES[21]])
     assert ids.shape[1] == theirs.max_seq_length == 256
+    ids, mask, _ = ours.tokenize(SENTENCES)                  # ids, padding and truncation of every sentence
+    expected = theirs.preprocess(SENTENCES)
+    assert torch.equal(ids, expected["input_ids"]) and torch.equal(mask, expected["attention_mask"])
 
 
 def test_vocab_txt_tokenizer_equals_tokenizer_json(tmp_path):

@@ -58,6 +58,50 @@ def test_padded_batch_matches_transformers(family, tmp_path):
     assert (got[real] - want[real]).abs().max().item() < TOL
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_attention_weights_equal_transformers_output_attentions(family, tmp_path):
+    """need_weights gives transformers' eager attention maps (GQA, rotary, mistral's window of 7 < 14)."""
+    ref = hf_model(family, seed=7)
+    ref.save_pretrained(tmp_path)
+    ours = load_model(tmp_path).eval()
+    ids = _ids(t=14, seed=8)
+    mask = torch.ones_like(ids)
+    mask[0, :3] = 0                                   # left padding on the first row
+    with torch.no_grad():
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        want = ref(ids, attention_mask=mask, position_ids=positions, output_attentions=True).attentions
+        got = ours(ids, attention_mask=mask, need_weights=True).attentions
+    assert len(got) == len(want) == 2
+    real = mask.bool()                                # queries at padding see nothing: only real rows compared
+    for g, w in zip(got, want):
+        assert g.shape == w.shape == (2, 6, 14, 14)
+        torch.testing.assert_close(g.permute(0, 2, 1, 3)[real], w.permute(0, 2, 1, 3)[real], atol=1e-5, rtol=0)
+
+
+def test_mixtral_router_logits_and_losses_equal_transformers(tmp_path):
+    """Router logits per layer, the load-balancing loss with padding left out, and the total training loss."""
+    ref = hf_model("mixtral", seed=9)
+    ref.save_pretrained(tmp_path)
+    ours = load_model(tmp_path).eval()
+    assert ours.config.router_aux_loss_coef == ref.config.router_aux_loss_coef
+    ids = _ids(t=10, seed=10)
+    mask = torch.ones_like(ids)
+    mask[1, :4] = 0
+    labels = ids.masked_fill(mask == 0, -100)
+    labels[:, 1:][mask[:, :-1] == 0] = -100           # a token after padding has no real context to predict it
+    targets = torch.full_like(labels, -100)
+    targets[:, :-1] = labels[:, 1:]                   # llmos takes targets already shifted; transformers shifts
+    with torch.no_grad():
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        want = ref(ids, attention_mask=mask, position_ids=positions, labels=labels, output_router_logits=True)
+        got = ours(ids, attention_mask=mask, targets=targets)
+    real = mask.reshape(-1).bool()
+    for stats, logits in zip(got.router_stats, want.router_logits, strict=True):
+        torch.testing.assert_close(stats.logits[real], logits[real], atol=1e-5, rtol=0)
+    torch.testing.assert_close(got.aux_loss, ref.config.router_aux_loss_coef * want.aux_loss, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(got.loss, want.loss, atol=1e-5, rtol=0)
+
+
 def test_llmos_built_model_round_trips(tmp_path):
     cfg = ModelConfig.for_family("llama", vocab_size=50, d_model=32, n_layers=2, n_heads=4, n_kv_heads=1,
                                  d_ff=64, max_seq_len=64)

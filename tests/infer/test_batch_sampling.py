@@ -24,14 +24,20 @@ def test_inverse_cdf_follows_the_distribution_and_skips_zero_probabilities():
 def test_rows_follow_their_own_settings():
     torch.manual_seed(0)
     logits = torch.randn(4, 50)
+    top = int(logits[2].argmax())                       # row 2's prompt holds its argmax, so the penalty bites
     rows = [request([1, 2], temperature=0), request([1], temperature=1.0, top_k=1),
-            request([3, 4, 5], temperature=0, repetition_penalty=5.0), request([9], seed=3, temperature=0.7, top_p=0.5)]
+            request([top, 4, 5], temperature=0, repetition_penalty=5.0),
+            request([9], seed=4, temperature=0.7, top_p=0.5)]
     out = sample_batch(logits, rows)
     assert out[0] == logits[0].argmax() and out[1] == logits[1].argmax()
-    penalised = process_logits(logits[2:3], torch.tensor([[3, 4, 5]]), rows[2].gen)
-    assert out[2] == penalised.argmax()
+    penalised = process_logits(logits[2:3], torch.tensor([[top, 4, 5]]), rows[2].gen)
+    assert out[2] == penalised.argmax() != top
     allowed = process_logits(logits[3:4], None, rows[3].gen).isfinite().nonzero()[:, 1]
     assert out[3] in allowed
+    # row 3 draws one u (0.56) from its own seed: the first token whose cumulative probability passes it
+    u = torch.rand((), generator=torch.Generator().manual_seed(4))
+    probs = process_logits(logits[3:4], None, rows[3].gen).softmax(-1)[0]
+    assert out[3] == int((probs.cumsum(0) > u * probs.sum()).nonzero()[0])
 
 
 def test_same_seed_same_draw_whatever_the_neighbours():

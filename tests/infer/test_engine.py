@@ -51,12 +51,17 @@ def test_requests_wait_for_a_slot_and_join_the_running_batch():
     model = model_for("llama")
     ps, gen = prompts(7), GenerationConfig(max_new_tokens=12, temperature=0)
     want = [generate(model, p, gen) for p in ps]
+    rows = []
+    forward = model.forward
+    model.forward = lambda ids, **kw: rows.append(ids.shape[0]) or forward(ids, **kw)
     with Engine(model, config=EngineConfig(n_slots=2)) as engine:
         handles = [engine.submit(p, gen) for p in ps]
-        assert engine.num_active + engine.num_pending <= 7
         got = [h.result().token_ids for h in handles]
         wait_until(lambda: engine.num_active == 0)
-    assert got == want
+    assert got == want and all(len(w) == 12 for w in want)
+    assert max(rows) == 2                                   # never more rows than slots, and both slots used
+    # every request's prefill plus its 11 decode steps (the last token needs no forward), two rows at a time
+    assert sum(rows) == 7 * 12
 
 
 def test_prompts_arriving_together_are_prefilled_in_one_forward():

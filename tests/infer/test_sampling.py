@@ -41,6 +41,18 @@ def test_same_seed_same_sample():
     assert torch.equal(a, b)
 
 
+def test_samples_follow_the_tempered_top_k_distribution():
+    """Frequencies over 20000 draws match softmax(logits / T) over the k best tokens, by hand."""
+    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0]]).expand(20000, 4)
+    cfg = GenerationConfig(temperature=0.5, top_k=3)
+    draws = sample(logits, None, cfg, make_generator(0))
+    freq = torch.bincount(draws, minlength=4).float() / 20000
+    kept = torch.exp(torch.tensor([4.0, 2.0, 0.0]))                # logits / 0.5 of the three best
+    expected = torch.cat([kept / kept.sum(), torch.zeros(1)])      # [0.867, 0.117, 0.016, 0]
+    assert freq[3] == 0
+    torch.testing.assert_close(freq, expected, atol=0.01, rtol=0)
+
+
 def test_top_k_one_never_leaves_the_argmax():
     logits = torch.randn(1, 30)
     cfg = GenerationConfig(temperature=2.0, top_k=1)

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from llmos.nn import CausalLM, ModelConfig
+from llmos.nn.moe import load_balancing_loss
 
 FAMILIES = ["gpt2", "llama", "mistral", "qwen2", "mixtral"]
 
@@ -88,6 +89,9 @@ def test_moe_model_adds_weighted_aux_loss_and_reports_load():
     ids = torch.randint(0, 61, (2, 10))
     out = model(ids, targets=ids)
     assert out.aux_loss is not None and out.aux_loss.item() > 0
+    # the coefficient times the balance loss over both layers' router logits, with the model's top-k
+    balance = load_balancing_loss([s.logits for s in out.router_stats], 4, model.config.experts_per_token)
+    torch.testing.assert_close(out.aux_loss, 0.5 * balance)
     assert torch.allclose(out.loss, out.lm_loss + out.aux_loss)
     assert len(out.router_stats) == 2
     assert torch.allclose(out.router_stats[0].load.sum(), torch.tensor(1.0))

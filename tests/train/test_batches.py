@@ -8,18 +8,28 @@ from llmos.text.tokenizer import Tokenizer
 from llmos.train.batches import BatchSampler
 
 
+def random_text() -> str:
+    rng = np.random.default_rng(0)
+    return "".join(chr(97 + int(i)) for i in rng.integers(0, 26, size=5000))
+
+
 @pytest.fixture
 def shards(tmp_path):
-    rng = np.random.default_rng(0)
-    text = "".join(chr(97 + int(i)) for i in rng.integers(0, 26, size=5000))
+    text = random_text()
     pack([text], Tokenizer.char(text), tmp_path)
     return TokenShards(tmp_path, "train")
 
 
 def test_targets_are_inputs_shifted_by_one(shards):
-    x, y = BatchSampler(shards, 8, 4, seed=0).batch(3)
+    sampler = BatchSampler(shards, 8, 4, seed=0)
+    x, y = sampler.batch(3)
     assert x.shape == y.shape == (4, 8) and x.dtype == torch.int64
     assert torch.equal(x[:, 1:], y[:, :-1])
+    # each row is the corpus's own tokens at its drawn start: 9 consecutive characters of the text
+    text = random_text()
+    ids = torch.tensor(Tokenizer.char(text).encode(text))
+    for row, start in enumerate(sampler.starts(3)[:4]):
+        assert torch.equal(x[row], ids[start:start + 8]) and torch.equal(y[row], ids[start + 1:start + 9])
 
 
 def test_batch_is_a_function_of_seed_and_step(shards):

@@ -60,3 +60,10 @@ def test_the_reward_is_read_at_the_last_real_token():
     alone = score(["ab"], ["c"])
     padded = score(["ab", "ab"], ["c", "cdefgh abc"])
     assert padded[0] == pytest.approx(alone[0], abs=1e-5)
+    # by hand: the head on the final hidden state of eos a b c eos, at that closing eos
+    ids = torch.tensor([[tok.eos_id] + tok.encode("abc") + [tok.eos_id]])
+    with torch.no_grad():
+        hidden = model.backbone.norm_f(model.backbone(ids, output_hidden_states=True).hidden_states[-1])[0]
+        values = hidden @ model.head.proj.weight[0] + model.head.proj.bias
+    assert alone[0] == pytest.approx(values[-1].item(), abs=1e-5)
+    assert alone[0] != pytest.approx(values[-2].item(), abs=1e-3)       # not the token before it
