@@ -48,8 +48,10 @@ class FakeOpenAI:
 
     def __enter__(self) -> FakeOpenAI:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60      # generous: a loaded machine starts uvicorn slowly
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the fake OpenAI server did not start; see the log above")
             time.sleep(0.02)
         return self
 

@@ -96,8 +96,10 @@ def test_click_type_select_and_submit(tab, site):
     assert by_label(after, "Size").value == "Large"
     assert by_label(after, "Gift wrap").checked is True
     tab.type(after, by_label(after, "Note").index, "ring twice", press_enter=False)
+    sent_before = len(site.hits("/sent"))      # the module's other tests submit this form too
     tab.click(after, by_label(after, "Send order").index)
     assert tab.url.startswith(site.url("/sent"))
+    assert len(site.hits("/sent")) == sent_before + 1
     sent = site.hits("/sent")[-1]
     assert sent["city"] == "Oslo" and sent["size"] == "l" and sent["gift"] == "on"
     assert sent["note"] == "ring twice"
@@ -117,8 +119,10 @@ def test_type_with_enter_submits_and_bad_targets_are_refused(tab, site):
     with pytest.raises(BrowserError, match="no element 99"):
         tab.click(snap, 99)
     tab.select(snap, by_label(snap, "Size").index, "l")          # by value also works
+    sent_before = len(site.hits("/sent"))
     tab.type(snap, by_label(snap, "City").index, "Bergen", press_enter=True)
-    assert site.hits("/sent")[-1]["city"] == "Bergen"
+    assert len(site.hits("/sent")) == sent_before + 1
+    assert site.hits("/sent")[-1]["city"] == "Bergen" and site.hits("/sent")[-1]["size"] == "l"
 
 
 def test_navigate_back_scroll_and_extract(tab, site):
@@ -163,19 +167,19 @@ def test_link_opening_a_new_tab_is_followed(tab, site):
     assert tab.observe().observation.title == "Other"
 
 
-@pytest.mark.parametrize("change", [
+@pytest.mark.parametrize("change, fresh_label, fresh_goes_to", [
     # the element is replaced by a new one (a re-render): the number names nothing
-    "document.getElementById('box').innerHTML = "
-    "'<button onclick=\"location.href=\\'/bought\\'\">Buy now</button>'",
+    ("document.getElementById('box').innerHTML = "
+     "'<button onclick=\"location.href=\\'/bought\\'\">Buy now</button>'", "Buy now", "/bought"),
     # the same node now says something else
-    "const b = document.getElementById('a'); b.textContent = 'Buy now'; "
-    "b.onclick = () => location.href = '/bought'",
+    ("const b = document.getElementById('a'); b.textContent = 'Buy now'; "
+     "b.onclick = () => location.href = '/bought'", "Buy now", "/bought"),
     # a copy of the numbered node appears: the number is ambiguous
-    "document.body.appendChild(document.getElementById('a').cloneNode(true))",
+    ("document.body.appendChild(document.getElementById('a').cloneNode(true))", "Cancel order", "/cancelled"),
     # the element is gone
-    "document.getElementById('box').remove()",
-])
-def test_stale_element_number_is_detected_and_nothing_is_clicked(tab, site, change):
+    ("document.getElementById('box').remove()", None, None),
+], ids=["replaced", "relabelled", "duplicated", "removed"])
+def test_stale_element_number_is_detected_and_nothing_is_clicked(tab, site, change, fresh_label, fresh_goes_to):
     tab.navigate(site.url("/stale"))
     snap = tab.observe()
     assert snap.observation.elements[0].label == "Cancel order"
@@ -186,8 +190,14 @@ def test_stale_element_number_is_detected_and_nothing_is_clicked(tab, site, chan
     assert tab.url == site.url("/stale")
     assert not [r for r in site.requests[before:] if r[1] in ("/bought", "/cancelled")]
     fresh = tab.observe()               # re-observing gives numbers that work again
-    if fresh.observation.elements:
-        tab.click(fresh, 0)
+    if fresh_label is None:
+        assert fresh.observation.elements == []
+        return
+    assert fresh.observation.elements[0].label == fresh_label
+    tab.click(fresh, 0)
+    assert tab.url == site.url(fresh_goes_to)
+    # (the browser may also ask for /favicon.ico meanwhile)
+    assert [r[1] for r in site.requests[before:] if r[1] in ("/bought", "/cancelled")] == [fresh_goes_to]
 
 
 def test_typing_into_a_field_does_not_make_other_numbers_stale(tab, site):
@@ -195,8 +205,9 @@ def test_typing_into_a_field_does_not_make_other_numbers_stale(tab, site):
     snap = tab.observe()
     tab.type(snap, by_label(snap, "City").index, "Oslo")
     tab.type(snap, by_label(snap, "City").index, "Tromsø")   # same snapshot, value changed
+    sent_before = len(site.hits("/sent"))
     tab.click(snap, by_label(snap, "Send order").index)
-    assert site.hits("/sent")[-1]["city"] == "Tromsø"
+    assert len(site.hits("/sent")) == sent_before + 1 and site.hits("/sent")[-1]["city"] == "Tromsø"
 
 
 def test_screenshot_masks_fields_holding_a_secret(tab, site):

@@ -88,6 +88,7 @@ def trace_of(agent, sid):
 
 
 def test_allowed_actions_run_and_done_ends_the_session(agent, site):
+    carts = len(site.hits("/added"))
     sid = start(agent, site, script(
         lambda r: {"type": "type", "element": label_index(r, "Quantity"), "text": "3"},
         click("Add to cart"), {"type": "done", "answer": "3 socks in the cart"}))
@@ -95,7 +96,7 @@ def test_allowed_actions_run_and_done_ends_the_session(agent, site):
     assert r1.status is StepStatus.CONTINUE and r1.verdict.decision == "allow"
     r2 = agent.step(sid)
     assert r2.verdict.action_class == "submit" and r2.url.startswith(site.url("/added"))
-    assert site.hits("/added")[-1]["qty"] == "3"
+    assert len(site.hits("/added")) == carts + 1 and site.hits("/added")[-1]["qty"] == "3"
     r3 = agent.step(sid)
     assert (r3.status, r3.message) == (StepStatus.DONE, "3 socks in the cart")
     assert agent.step(sid) == r3            # an ended session just reports its end
@@ -210,8 +211,10 @@ def test_secret_placeholders_are_filled_only_in_the_page(agent, site):
         {"type": "done", "answer": "paid"})
     sid = start(agent, site, backend, secrets={"card": CARD}, screenshots=True,
                 policy={"domains": {"127.0.0.1": {"purchase": "allow"}}})
+    before = paid(site)
     results = [agent.step(sid) for _ in range(4)]
     assert results[-1].status is StepStatus.DONE
+    assert paid(site) == before + 1
     assert site.hits("/bought")[-1]["card"] == CARD                  # the page got the real number
     spaced = " ".join(CARD[i:i + 4] for i in range(0, 16, 4))
     assert "Charged card {{secret:card}}" in results[2].message       # the echo is scrubbed

@@ -106,13 +106,16 @@ def test_http_errors_are_clear(stack):
     site, _, client, base, _ = stack
     with pytest.raises(AgentAPIError, match="404.*no session 'nope'"):
         client.step("nope")
+    sessions = len(client.list())
     info = client.create("Buy green tea", url=site.url("/"))
     with pytest.raises(AgentAPIError, match="409.*not waiting for the person"):
         client.step(info.id, "approve")
     r = httpx.post(f"{base}/v1/sessions", json={"input": ""})
-    assert r.status_code == 422
+    assert r.status_code == 422 and [e["loc"] for e in r.json()["detail"]] == [["body", "input"]]
     r = httpx.post(f"{base}/v1/sessions", json={"input": "x", "options": {"policy": {"rules": {"buy": "allow"}}}})
     assert r.status_code == 422 and "buy" in r.text
+    assert all(e["loc"][:3] == ["body", "options", "policy"] for e in r.json()["detail"])
+    assert info.id in [s.id for s in client.list()] and len(client.list()) == sessions + 1   # none made
     r = httpx.post(f"{base}/v1/sessions", json={"input": "x", "url": "ftp://files.test/"})
     assert r.status_code == 400 and "cannot open the start url" in r.json()["error"]["message"]
     assert info.id in [s.id for s in client.list()]

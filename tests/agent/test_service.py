@@ -28,7 +28,7 @@ class Recorder(AgentHooks):
         self.events.append(("step", result.status.value, "timings" in record))
 
     def on_session_end(self, session, result):
-        self.events.append(("end", result.status.value if result else None))
+        self.events.append(("end", session.id, result.status.value if result else None))
 
 
 @pytest.fixture(scope="module")
@@ -82,16 +82,17 @@ def test_idle_sessions_expire(setup, site):
     assert agent.expire_idle() == [sid]
     with pytest.raises(SessionNotFound):
         agent.retrieve(sid)
-    assert ("end", None) in hooks.events
+    assert hooks.events[-1] == ("end", sid, None)                 # ended without a result
 
 
 def test_hooks_see_every_stage_and_can_add_context(setup, site):
     agent, hooks = setup
     backend = ScriptedBackend([{"type": "done", "answer": "ok"}])
+    seen = len(hooks.events)            # the module's other tests used the same hooks before
     sid = agent.create("t", url=site.url("/"), backend=backend).id
     agent.step(sid)
-    assert ("start", sid) in hooks.events and ("step", "DONE", True) in hooks.events
-    assert hooks.events[-1] == ("end", "DONE")
+    assert hooks.events[seen:] == [("start", sid), ("before_model", 1), ("step", "DONE", True),
+                                   ("end", sid, "DONE")]
     assert "remembered: likes green tea" in backend.calls[0].messages[1].content
 
 
@@ -109,6 +110,7 @@ def test_calls_from_many_threads_are_serialised_onto_the_browser_thread(setup, s
     [t.start() for t in threads]
     [t.join(60) for t in threads]
     assert not errors and results == [StepStatus.CONTINUE] * 3
+    assert [agent.retrieve(sid).steps for sid in ids] == [1, 1, 1]     # each session stepped once
 
 
 def test_shut_down_agent_refuses_calls(tmp_path):

@@ -1,5 +1,7 @@
 import random
 
+import pytest
+
 from llmos.classic.word2vec.vectors import WordVectors
 from llmos.cli.main import main
 
@@ -26,8 +28,8 @@ def test_word2vec_verb_trains_saves_and_shows_neighbours(tmp_path, capsys):
 def test_word2vec_verb_rejects_bad_settings(tmp_path, capsys):
     corpus = tmp_path / "c.txt"
     corpus.write_text("a b c\n")
-    try:
-        main(["word2vec", str(corpus), "dim=wide"])
-    except SystemExit as e:
-        assert e.code == 2
-    assert "dim" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["word2vec", str(corpus), "dim=wide", "--out", str(tmp_path / "run")])
+    assert exit_.value.code == 2
+    assert "dim: cannot read 'wide' as int" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()          # refused before any training or writing

@@ -7,7 +7,7 @@ import pytest
 from openai import OpenAI
 
 from llmos.hub import load_pretrained
-from llmos.infer import GenerationConfig, generate
+from llmos.infer import GenerationConfig, complete, generate
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +32,20 @@ def test_lists_models(client, served):
     assert client.models.retrieve("tiny").id == "tiny"
 
 
+def greedy_completion(reference, prompt_ids, n):
+    model, tok = reference
+    return complete(model, prompt_ids, GenerationConfig(max_new_tokens=n, temperature=0), tok)
+
+
 def test_completion_equals_greedy_generate(client, reference):
     out = client.completions.create(model="tiny", prompt="the quick", max_tokens=12, temperature=0)
-    want = greedy_text(reference, reference[1].encode("the quick"), 12)
-    assert out.choices[0].text == want
-    assert out.usage.prompt_tokens == 9 and out.usage.completion_tokens <= 12
+    want = greedy_completion(reference, reference[1].encode("the quick"), 12)
+    assert out.choices[0].text == want.text
+    assert out.choices[0].finish_reason == want.finish_reason
+    # the usage counts every sampled token, the end-of-text token included
+    assert out.usage.prompt_tokens == 9
+    assert out.usage.completion_tokens == len(want.tokens) + (want.finish_reason == "stop")
     assert out.usage.total_tokens == out.usage.prompt_tokens + out.usage.completion_tokens
-    assert out.choices[0].finish_reason in ("stop", "length")
 
 
 def test_eight_concurrent_greedy_requests_each_equal_generate(client, reference, served, monkeypatch):
@@ -77,8 +84,10 @@ def test_chat_uses_the_template_and_equals_greedy_generate(client, reference, se
 def test_streaming_completion_and_chat(client, reference):
     chunks = list(client.completions.create(model="tiny", prompt="the quick", max_tokens=12, temperature=0,
                                             stream=True))
-    assert "".join(c.choices[0].text for c in chunks) == greedy_text(reference, reference[1].encode("the quick"), 12)
-    assert chunks[-1].choices[0].finish_reason in ("stop", "length") and len(chunks) > 2
+    want = greedy_completion(reference, reference[1].encode("the quick"), 12)
+    assert "".join(c.choices[0].text for c in chunks) == want.text
+    assert [c.choices[0].finish_reason for c in chunks] == [None] * (len(chunks) - 1) + [want.finish_reason]
+    assert len(chunks) > 2
     stream = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "hi"}],
                                             max_tokens=8, stream=True, stream_options={"include_usage": True})
     chunks = list(stream)

@@ -30,11 +30,14 @@ def test_missing_or_wrong_key_is_401(keyed_server, headers, words):
 def test_right_key_works_with_the_openai_client(keyed_server):
     with OpenAI(base_url=f"{keyed_server}/v1", api_key=KEY, max_retries=0) as client:
         assert client.models.list().data[0].id == "tiny"
-        assert client.completions.create(model="tiny", prompt="the", max_tokens=3).choices
+        out = client.completions.create(model="tiny", prompt="the", max_tokens=3, temperature=0)
+        assert len(out.choices) == 1 and out.usage.prompt_tokens == 3
+        assert 1 <= out.usage.completion_tokens <= 3
     with OpenAI(base_url=f"{keyed_server}/v1", api_key="nope", max_retries=0) as client:
         with pytest.raises(openai.AuthenticationError):
             client.models.list()
 
 
 def test_health_needs_no_key(keyed_server):
-    assert httpx.get(f"{keyed_server}/health").status_code == 200
+    r = httpx.get(f"{keyed_server}/health")
+    assert r.status_code == 200 and r.json()["model"] == "tiny" and r.json()["slots"] == 8

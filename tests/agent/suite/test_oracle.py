@@ -1,6 +1,8 @@
 """The oracle policy on hand-made observations: label matching, picking, retrying, waiting."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from llmos.agent.suite.oracle import OracleError, OraclePolicy, expand, find, pick
@@ -94,13 +96,22 @@ def test_secret_placeholders_are_always_typed():
     assert a == TypeAction(element=0, text="{{secret:card_number}}")
 
 
-def test_missing_target_waits_then_gives_up():
-    p = policy({"click": "Add French Press 1 L to cart"}, patience_s=0.3, wait_s=0.0)
-    waits = [p(ctx(obs(el(0, "Loading")))) for _ in range(2)]
+def test_missing_target_waits_then_gives_up(monkeypatch):
+    # the oracle's own clock, moved by hand: the outcome cannot depend on how fast this machine is
+    now = [100.0]
+    monkeypatch.setattr("llmos.agent.suite.oracle.time",
+                        SimpleNamespace(monotonic=lambda: now[0], sleep=lambda s: None))
+    p = policy({"click": "Add French Press 1 L to cart"}, patience_s=4.0)
+    loading = ctx(obs(el(0, "Loading")))
+    waits = []
+    for _ in range(2):
+        waits.append(p(loading))
+        now[0] += 1.9
     assert {type(w) for w in waits} == {ExtractAction, ScrollAction}
-    import time
-    time.sleep(0.35)
-    final = p(ctx(obs(el(0, "Loading"))))
+    assert type(p(loading)) in (ExtractAction, ScrollAction)      # 3.8 s: still within its patience
+    assert p.waits == 3
+    now[0] += 0.3
+    final = p(loading)                                             # 4.1 s: it gives up
     assert isinstance(final, DoneAction) and not final.success and "French Press" in final.answer
 
 

@@ -92,6 +92,16 @@ class _Listener:
     def close(self):
         self._stop = True
         self._thread.join()
+        # anything that got through but was not picked up yet still waits in the kernel's
+        # queues (an accepted-to-be connection, a datagram): read them without blocking
+        for sock, kind in ((self.tcp, "tcp"), (self.udp, "udp")):
+            sock.setblocking(False)
+            while True:
+                try:
+                    sock.accept() if kind == "tcp" else sock.recvfrom(100)
+                except OSError:
+                    break
+                self.hits.append(kind)
         self.tcp.close()
         self.udp.close()
 
@@ -118,7 +128,6 @@ print("child", "blocked" if child.returncode else "CONNECTED")
 """
     try:
         r = run_code(code, layers=layers, timeout_s=20)
-        time.sleep(0.3)
     finally:
         srv.close()
     assert "CONNECTED" not in r.stdout, r.stdout
@@ -184,6 +193,15 @@ def _alive(marker: str) -> list[str]:
     return found
 
 
+def gone_soon(marker: str, within_s: float = 10.0) -> None:
+    """The killed processes leave /proc once the kernel has torn them down, which takes a
+    moment on a busy machine; they would live for 99 s or more if they were not killed."""
+    deadline = time.monotonic() + within_s
+    while _alive(marker):
+        assert time.monotonic() < deadline, f"still running: {_alive(marker)}"
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("layers", LIFETIME, ids=["pidns", "no-pidns"])
 def test_cannot_outlive_its_time_limit(layers):
     need(layers)
@@ -205,8 +223,7 @@ while True:
     assert r.timed_out and r.exit_code is None and "time limit" in str(r)
     assert r.stdout == "spinning\n"
     assert time.monotonic() - start < 10  # 1.5 s limit + 1 s grace, on a loaded machine
-    time.sleep(0.2)
-    assert _alive(marker) == []
+    gone_soon(marker)
 
 
 @pytest.mark.parametrize("layers", LIFETIME, ids=["pidns", "no-pidns"])
@@ -220,8 +237,7 @@ print("left a daemon behind")
 """
     r = run_code(code, layers=layers)
     assert r.ok and r.stdout == "left a daemon behind\n"
-    time.sleep(0.2)
-    assert _alive(marker) == []
+    gone_soon(marker)
 
 
 def test_memory_limit():
@@ -248,7 +264,10 @@ def test_output_is_truncated_and_the_process_never_blocks():
 def test_fork_bomb_is_contained():
     need(ALL_LAYERS)
     r = run_code("import os\nwhile True:\n    os.fork()", timeout_s=3)
-    assert not r.ok
+    assert not r.ok and (r.timed_out or r.exit_code != 0)
+    # nothing of it is left holding the process limit: the next run starts and finishes
+    after = run_code("print('still here')", timeout_s=30)
+    assert after.ok and after.stdout == "still here\n"
 
 
 def test_bad_arguments_are_named():
