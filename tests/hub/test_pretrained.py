@@ -17,6 +17,15 @@ def _ids(vocab=97, b=2, t=20, seed=1):
     return torch.randint(3, vocab, (b, t), generator=g)
 
 
+def _left_padded(t, seed, row, n_pad):
+    """ids, mask with `n_pad` pads on the left of `row`, and the positions transformers needs to count
+    real tokens only, as llmos does."""
+    ids = _ids(t=t, seed=seed)
+    mask = torch.ones_like(ids)
+    mask[row, :n_pad] = 0
+    return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0)
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_hf_folder_loads_with_equal_logits(family, tmp_path):
     ref = hf_model(family)
@@ -47,11 +56,8 @@ def test_padded_batch_matches_transformers(family, tmp_path):
     ref = hf_model(family, seed=5)
     ref.save_pretrained(tmp_path)
     ours = load_model(tmp_path).eval()
-    ids = _ids(t=12, seed=6)
-    mask = torch.ones_like(ids)
-    mask[0, :4] = 0                                   # left padding on the first row
+    ids, mask, positions = _left_padded(t=12, seed=6, row=0, n_pad=4)
     with torch.no_grad():
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)      # llmos counts real tokens only
         want = ref(ids, attention_mask=mask, position_ids=positions).logits
         got = ours(ids, attention_mask=mask).logits
     real = mask.bool()
@@ -64,11 +70,8 @@ def test_attention_weights_equal_transformers_output_attentions(family, tmp_path
     ref = hf_model(family, seed=7)
     ref.save_pretrained(tmp_path)
     ours = load_model(tmp_path).eval()
-    ids = _ids(t=14, seed=8)
-    mask = torch.ones_like(ids)
-    mask[0, :3] = 0                                   # left padding on the first row
+    ids, mask, positions = _left_padded(t=14, seed=8, row=0, n_pad=3)
     with torch.no_grad():
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         want = ref(ids, attention_mask=mask, position_ids=positions, output_attentions=True).attentions
         got = ours(ids, attention_mask=mask, need_weights=True).attentions
     assert len(got) == len(want) == 2
@@ -84,15 +87,12 @@ def test_mixtral_router_logits_and_losses_equal_transformers(tmp_path):
     ref.save_pretrained(tmp_path)
     ours = load_model(tmp_path).eval()
     assert ours.config.router_aux_loss_coef == ref.config.router_aux_loss_coef
-    ids = _ids(t=10, seed=10)
-    mask = torch.ones_like(ids)
-    mask[1, :4] = 0
+    ids, mask, positions = _left_padded(t=10, seed=10, row=1, n_pad=4)
     labels = ids.masked_fill(mask == 0, -100)
     labels[:, 1:][mask[:, :-1] == 0] = -100           # a token after padding has no real context to predict it
     targets = torch.full_like(labels, -100)
     targets[:, :-1] = labels[:, 1:]                   # llmos takes targets already shifted; transformers shifts
     with torch.no_grad():
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         want = ref(ids, attention_mask=mask, position_ids=positions, labels=labels, output_router_logits=True)
         got = ours(ids, attention_mask=mask, targets=targets)
     real = mask.reshape(-1).bool()
