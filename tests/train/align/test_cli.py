@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from llmos.cli.main import main
 from llmos.hub import load_pretrained, save_pretrained
@@ -39,8 +40,11 @@ def test_sft_then_dpo_from_the_command_line_and_the_result_generates(tmp_path, b
     saved = json.loads((tmp_path / "dpo" / "train_config.json").read_text())
     assert saved["beta"] == 0.2 and saved["loss_type"] == "ipo"
     model, tok = load_pretrained(tmp_path / "dpo")
+    # each stage wrote its own trained weights: base -> sft -> dpo all differ
+    weights = [load_pretrained(f)[0].lm_head.weight for f in (base, tmp_path / "sft")] + [model.lm_head.weight]
+    assert not torch.equal(weights[0], weights[1]) and not torch.equal(weights[1], weights[2])
     done = complete(model, encode_prompt(tok, "ab"), GenerationConfig(max_new_tokens=4, temperature=0), tok)
-    assert isinstance(done.text, str) and len(done.tokens) <= 4
+    assert 1 <= len(done.tokens) <= 4 and done.text == tok.decode(done.tokens)
 
 
 def test_resume_continues_from_the_saved_settings(tmp_path, base):
