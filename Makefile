@@ -29,5 +29,8 @@ test: venv chromium
 test-all: venv chromium
 	$(PY) -m pytest -n 2 -q -m "slow or not slow"
 
+bench: venv chromium    # the benchmarks' extra peers (gensim); then run any script in bench/
+	$(PY) -m pip install -q -e '.[dev,bench]'
+
 clean:
 	rm -rf $(VENV) runs build *.egg-info
