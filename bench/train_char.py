@@ -6,6 +6,10 @@ The configuration of nanoGPT's README "I only have a macbook" run:
 tinyshakespeare. nanoGPT reports val loss 1.88 for it (about 3 minutes on a
 laptop CPU).
 
+Two blocks train in one run, one after the other, on the same settings: nanoGPT's
+own (`gpt2`: learned positions, LayerNorm, GELU MLP) and llmos's Llama block
+(`llama`: RoPE, RMSNorm, SwiGLU sized to the same parameter count).
+
 MFU (model FLOPs utilisation) counts the FLOPs the model needs per token, as
 nanoGPT's `estimate_mfu` (PaLM appendix B):
 
@@ -58,8 +62,9 @@ def main() -> None:
                          "on each seed tried, see BENCHMARKS.md)")
     ap.add_argument("--decay-embeddings", action="store_true", help="weight decay on embeddings too (nanoGPT)")
     ap.add_argument("--family", default="both", choices=["both", "gpt2", "llama"],
-                    help="both (default) runs the two side by side; gpt2: nanoGPT's block (learned positions, LayerNorm, GELU MLP); llama: the same "
-                         "width, depth, heads and budget with RoPE, RMSNorm and a SwiGLU of equal size")
+                    help="both (default) runs the two side by side; gpt2: nanoGPT's block (learned "
+                         "positions, LayerNorm, GELU MLP); llama: the same width, depth, heads and "
+                         "budget with RoPE, RMSNorm and a SwiGLU of equal size")
     ap.add_argument("--peak-gflops", type=float, default=None)
     ap.add_argument("--run-dir", default="runs/bench-train-char")
     ap.add_argument("--out", default=str(ROOT / "results" / "train_char.json"))
@@ -89,8 +94,11 @@ def run_one(args: argparse.Namespace, family: str, run_dir: Path) -> dict:
         f"train.decay_embeddings={args.decay_embeddings}", f"train.grad_clip={args.grad_clip}"])
     if family != "gpt2":
         m = cfg.model
+        # SwiGLU has three d x d_ff matrices to the GELU MLP's two of d x 4d: d_ff = 2/3 * 4d,
+        # rounded up to a multiple of 8 (344 for d = 128), keeps the parameter count
+        d_ff = -(-(8 * m.d_model // 3) // 8) * 8
         cfg.model = ModelConfig.for_family(family, vocab_size=m.vocab_size, d_model=m.d_model,
-                                           n_layers=m.n_layers, n_heads=m.n_heads, d_ff=344,
+                                           n_layers=m.n_layers, n_heads=m.n_heads, d_ff=d_ff,
                                            max_seq_len=m.max_seq_len, dropout=0.0, tie_embeddings=True)
     load_before = os.getloadavg()
     t0 = time.perf_counter()

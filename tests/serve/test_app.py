@@ -7,7 +7,7 @@ import pytest
 from openai import OpenAI
 
 from llmos.hub import load_pretrained
-from llmos.infer import GenerationConfig, complete, generate
+from llmos.infer import GenerationConfig, complete
 
 
 @pytest.fixture(scope="module")
@@ -21,20 +21,19 @@ def reference(model_dir):
     return load_pretrained(model_dir)
 
 
-def greedy_text(reference, prompt_ids, n):
+def greedy_completion(reference, prompt_ids, n):
     model, tok = reference
-    return tok.decode(generate(model, prompt_ids, GenerationConfig(max_new_tokens=n, temperature=0)))
+    return complete(model, prompt_ids, GenerationConfig(max_new_tokens=n, temperature=0), tok)
+
+
+def greedy_text(reference, prompt_ids, n):
+    return greedy_completion(reference, prompt_ids, n).text
 
 
 def test_lists_models(client, served):
     models = client.models.list().data
     assert [m.id for m in models] == ["tiny"]
     assert client.models.retrieve("tiny").id == "tiny"
-
-
-def greedy_completion(reference, prompt_ids, n):
-    model, tok = reference
-    return complete(model, prompt_ids, GenerationConfig(max_new_tokens=n, temperature=0), tok)
 
 
 def test_completion_equals_greedy_generate(client, reference):
