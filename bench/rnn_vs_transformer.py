@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from llmos.classic.seq2seq import RNNSeq2Seq, RNNSeq2SeqConfig, Seq2SeqTrainConfig, train_seq2seq
-from llmos.nn.transformer import Seq2SeqConfig, Seq2SeqTransformer
+from llmos.nn.seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 from llmos.text.synthetic import VOCAB, make_task
 
 LENGTHS = [16, 32, 64, 128, 256, 512]

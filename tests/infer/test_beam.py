@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from llmos.infer.beam import beam_search
-from llmos.nn.transformer import Seq2SeqConfig, Seq2SeqTransformer
+from llmos.nn.seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 
 PAD, BOS, EOS = 0, 1, 2
 

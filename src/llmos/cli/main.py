@@ -10,20 +10,11 @@ import sys
 from typing import Any
 
 from llmos.cli.command import parse_docstring, run_command
-
-# verb -> "module:function", or a dict of sub-verbs.
-VERBS: dict[str, Any] = {}
+from llmos.cli.verbs import VERBS
 
 
-def register(verb: str, target: str, group: str | None = None) -> None:
-    """Add a verb (or `group verb`) that runs `module:function`."""
-    if group is None:
-        VERBS[verb] = target
-    else:
-        VERBS.setdefault(group, {})[verb] = target
-
-
-def _load(target: str):
+def load_target(target: str):
+    """The function behind a verb's "module:function" target."""
     module, func = target.split(":")
     return getattr(importlib.import_module(module), func)
 
@@ -32,7 +23,7 @@ def _summary(target: Any) -> str:
     if isinstance(target, dict):
         return "sub-commands: " + ", ".join(sorted(target))
     try:
-        return parse_docstring(_load(target).__doc__)[0]
+        return parse_docstring(load_target(target).__doc__)[0]
     except Exception as e:  # a broken verb must not break `llmos --help`
         return f"(unavailable: {e})"
 
@@ -58,16 +49,13 @@ def dispatch(argv: list[str], table: dict[str, Any], prefix: str) -> Any:
     target = table[verb]
     if isinstance(target, dict):
         return dispatch(rest, target, f"{prefix} {verb}")
-    return run_command(_load(target), rest, f"{prefix} {verb}")
+    return run_command(load_target(target), rest, f"{prefix} {verb}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from llmos.cli import verbs  # noqa: F401  (fills VERBS)
     result = dispatch(sys.argv[1:] if argv is None else argv, VERBS, "llmos")
     return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":
-    # run as `python -m llmos.cli.main`: use the importable module, whose VERBS table verbs.py fills
-    from llmos.cli.main import main as _main
-    sys.exit(_main())
+    sys.exit(main())

@@ -1,19 +1,31 @@
-"""Where each `llmos` verb lives. One line per verb; each layer adds its own."""
-from llmos.cli.main import register
+"""Where each `llmos` verb lives: verb -> "module:function", or a table of sub-verbs.
 
-register("train", "llmos.train.cli:train")
-register("seq2seq", "llmos.train.cli:seq2seq")
-register("generate", "llmos.infer.cli:generate")
-register("demo", "llmos.demo:demo")
-register("sft", "llmos.train.align.cli:sft")
-register("reward", "llmos.train.align.cli:reward")
-register("ppo", "llmos.train.align.cli:ppo")
-register("dpo", "llmos.train.align.cli:dpo")
-register("eliza", "llmos.classic.eliza.cli:eliza")
-register("word2vec", "llmos.classic.word2vec.cli:word2vec")
-register("serve", "llmos.serve.cli:serve")
-register("chat", "llmos.serve.chat_cli:chat")
-register("attention", "llmos.interp.cli:attention")
-register("serve", "llmos.agent.cli:serve", group="agent")
-register("trace", "llmos.agent.cli:trace", group="agent")
-register("bench", "llmos.agent.cli:bench", group="agent")
+A plain literal, read by `llmos.cli.main`; each layer adds its own lines here.
+Targets are imported only when their verb runs.
+"""
+from __future__ import annotations
+
+from typing import Union
+
+Table = dict[str, Union[str, "Table"]]
+
+VERBS: Table = {
+    "train": "llmos.train.cli:train",
+    "seq2seq": "llmos.train.cli:seq2seq",
+    "generate": "llmos.infer.cli:generate",
+    "demo": "llmos.demo:demo",
+    "sft": "llmos.train.align.cli:sft",
+    "reward": "llmos.train.align.cli:reward",
+    "ppo": "llmos.train.align.cli:ppo",
+    "dpo": "llmos.train.align.cli:dpo",
+    "eliza": "llmos.classic.eliza.cli:eliza",
+    "word2vec": "llmos.classic.word2vec.cli:word2vec",
+    "serve": "llmos.serve.cli:serve",
+    "chat": "llmos.serve.chat_cli:chat",
+    "attention": "llmos.interp.cli:attention",
+    "agent": {
+        "serve": "llmos.agent.cli:serve",
+        "trace": "llmos.agent.cli:trace",
+        "bench": "llmos.agent.cli:bench",
+    },
+}

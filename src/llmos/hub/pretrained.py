@@ -24,7 +24,7 @@ from torch import Tensor
 from llmos.config import atomic_write_text
 from llmos.hub.families import ADAPTERS, adapter_for
 from llmos.nn.config import ModelConfig
-from llmos.nn.decoder import CausalLM
+from llmos.nn.causal_lm import CausalLM
 
 
 class CheckpointError(ValueError):

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from llmos.nn.norms import LayerNorm
-from llmos.nn.transformer_layers import Encoder
+from llmos.nn.seq2seq_layers import Encoder
 
 
 @dataclass

@@ -32,7 +32,7 @@ from rich.console import Console
 
 from llmos.config import save_config
 from llmos.infer.beam import beam_search
-from llmos.nn.transformer import Seq2SeqConfig, Seq2SeqTransformer
+from llmos.nn.seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 from llmos.text.synthetic import IGNORE_INDEX, VOCAB, Seq2SeqTask, batches, collate, exact_match, make_task
 from llmos.train.metrics import MetricsLog
 from llmos.train.plots import plot_loss

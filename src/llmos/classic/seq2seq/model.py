@@ -13,7 +13,7 @@ The loop over t is the point of this model beside the Transformer: training
 with teacher forcing still runs T dependent steps, where the Transformer's
 decoder handles all T positions in one parallel pass.
 
-The interface matches `llmos.nn.transformer.Seq2SeqTransformer`, so one training
+The interface matches `llmos.nn.seq2seq.Seq2SeqTransformer`, so one training
 loop and one benchmark drive both:
 `forward(src, tgt_in, src_padding_mask) -> logits (B, T, V)` and
 `greedy(src, src_padding_mask, max_new_tokens) -> ids (B, 1 + n)` starting with

@@ -158,7 +158,7 @@ def to_hf(sd: dict[str, Tensor], cfg: ModelConfig) -> dict[str, Tensor]:
 
 
 def from_hf(t: dict[str, Tensor], cfg: ModelConfig) -> dict[str, Tensor]:
-    from llmos.nn.decoder import CausalLM
+    from llmos.nn.causal_lm import CausalLM
     import torch
     with torch.device("meta"):
         names = CausalLM(cfg).state_dict().keys()

@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from llmos.nn.attention import causal_mask
 from llmos.nn.kv_cache import KVCache
 from llmos.nn.positions import SinusoidalPositions
-from llmos.nn.transformer_layers import Decoder, Encoder
+from llmos.nn.seq2seq_layers import Decoder, Encoder
 
 
 @dataclass

@@ -7,7 +7,7 @@ from torch import nn
 
 from llmos.nn.mha import MultiHeadAttention
 from llmos.nn.positions import sinusoidal_table
-from llmos.nn.transformer import Seq2SeqConfig, Seq2SeqTransformer
+from llmos.nn.seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 
 D, H, FF = 32, 4, 64
 # torch.nn.Transformer's notes about its own nested-tensor fast path
