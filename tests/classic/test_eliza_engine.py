@@ -143,7 +143,8 @@ def test_memory_is_stored_on_the_memory_keyword_and_recalled_first_in_first_out(
     e = bot(MEMORY, memory_period=1)
     assert e.respond("my boat leaks") == "YOUR BOAT LEAKS"
     assert e.respond("my dog barks") == "YOUR DOG BARKS"
-    assert e.respond("hmm") == "EARLIER YOU SAID YOUR BOAT LEAKS"  # transformations in turn
+    # HASH picks the transformation by the last word: LEAKS -> the first, BARKS -> the second
+    assert e.respond("hmm") == "EARLIER YOU SAID YOUR BOAT LEAKS"
     assert e.respond("well") == "BUT YOUR DOG BARKS"
     assert e.respond("so") == "NONE ONE"  # memory used up
 
@@ -152,8 +153,30 @@ def test_memory_recall_waits_for_the_counting_mechanism():
     # The 1965 program recalls only when its LIMIT counter is 4: inputs 3, 7, 11, ...
     e = bot(MEMORY)
     said = [e.respond(t) for t in ["my boat leaks", "hmm", "hmm", "hmm", "my cat", "hmm", "hmm"]]
+    # CAT hashes like LEAKS, so the second memory takes the first transformation again
     assert said == ["YOUR BOAT LEAKS", "NONE ONE", "EARLIER YOU SAID YOUR BOAT LEAKS", "NONE TWO",
-                    "YOUR CAT", "NONE ONE", "BUT YOUR CAT"]
+                    "YOUR CAT", "NONE ONE", "EARLIER YOU SAID YOUR CAT"]
+
+
+CACM_MEMORY = ("(MY = YOUR 2 ((0 YOUR 0) (YOUR 3)))\n(ME = YOU)\n"
+               "(MEMORY MY (0 YOUR 0 = LETS DISCUSS FURTHER WHY YOUR 3)\n"
+               "  (0 YOUR 0 = EARLIER YOU SAID YOUR 3)\n  (0 YOUR 0 = BUT YOUR 3)\n"
+               "  (0 YOUR 0 = DOES THAT HAVE ANYTHING TO DO WITH THE FACT THAT YOUR 3))")
+
+
+def test_memory_transformation_is_chosen_by_the_hash_of_the_last_word():
+    # The paper's conversation: "Well, my boyfriend made me come here." is recalled much later as
+    # the fourth transformation, because HASH("HERE", 2) = 3. Taken in turn it would be the first.
+    e = bot(CACM_MEMORY, memory_period=1)
+    e.respond("Well, my boyfriend made me come here.")
+    r = e.reply("Perhaps")
+    assert r.text == "DOES THAT HAVE ANYTHING TO DO WITH THE FACT THAT YOUR BOYFRIEND MADE YOU COME HERE"
+    # the same memory ending in another word takes another transformation (TIME -> 0, KIDS -> 1)
+    e.respond("my wife wants kids")
+    e.respond("my father talks about it all the time")
+    assert e.respond("ok") == "EARLIER YOU SAID YOUR WIFE WANTS KIDS"
+    assert e.respond("ok") == "LETS DISCUSS FURTHER WHY YOUR FATHER TALKS ABOUT IT ALL THE TIME"
+    assert any("HASH of TIME" in step for step in e.reply("my time").trace)
 
 
 def test_memory_needs_its_pattern_to_match_and_no_keyword_in_the_text():

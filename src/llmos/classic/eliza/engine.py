@@ -23,8 +23,10 @@ One turn, as in the CACM paper (section numbers are the paper's page/column):
    A keyword none of whose patterns match leaves the reply to NONE (as the
    1965 program fell to its no-match replies rather than to another keyword).
 5. When the MEMORY keyword comes off the keystack, one of its transformations
-   (taken in turn; the paper says "randomly selected", the 1965 source hashes
-   the last word) is applied to a copy of the text and queued, first in first out.
+   is applied to a copy of the text and queued, first in first out. The paper
+   says the transformation is "randomly selected"; the 1965 source picks it by
+   SLIP's HASH of the text's last word (`slip_hash.py`), so the choice follows
+   what was said and a conversation replays exactly.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from pathlib import Path
 
 from llmos.classic.eliza.script import (AnyOf, Count, Keyword, Link, Literal, NewKey, PatternElement,
                                         Pre, Script, Tagged, Text)
+from llmos.classic.eliza.slip_hash import memory_choice
 from llmos.classic.eliza.words import DELIMITERS, Token, render, tokenize
 
 MAX_LINKS = 32  # links followed in one turn before giving up on a script that loops
@@ -240,11 +243,15 @@ class Eliza:
 
     def _remember(self, words: list[Token], reply: Reply) -> None:
         memory = self.script.memory
-        pattern, text = memory.transformations[self._take(memory, len(memory.transformations))]
+        if not words:
+            return
+        choice = memory_choice(words[-1].key, len(memory.transformations))
+        pattern, text = memory.transformations[choice]
         matched = match(pattern, words, self.script.tags)
         if matched is not None:
             self.memories.append(assemble(text.parts, matched))
-            reply.trace.append(f"MEMORY: stored {' '.join(t.key for t in self.memories[-1])}")
+            reply.trace.append(f"MEMORY: transformation {choice + 1} (HASH of {words[-1].key}) stored "
+                               f"{' '.join(t.key for t in self.memories[-1])}")
 
     def _recall(self, reply: Reply) -> list[Token] | None:
         # The 1965 LIMIT counter is 2, 3, 4, 1, 2, ... on inputs 1, 2, 3, 4, 5, ...; recall at 4.
