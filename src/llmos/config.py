@@ -18,7 +18,7 @@ import os
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Any, Callable, Literal, TypeVar, get_args, get_origin
 
 T = TypeVar("T")
 
@@ -86,11 +86,16 @@ def override(cfg: T, items: list[str] | dict[str, Any]) -> T:
     """Return a copy of dataclass `cfg` with dotted `key=value` overrides applied.
 
     >>> override(cfg, ["model.n_layers=6"])  # nested dataclass fields use dots
+
+    Each dataclass is rebuilt once with all of its changes, so a config's own
+    checks (run when it is built) see the final values together: lowering
+    `max_len` and `max_prompt_len` in one command is fine whatever their order.
     """
     pairs = items.items() if isinstance(items, dict) else [_split(i) for i in items]
+    changes: dict[str, Any] = {}
     for key, value in pairs:
-        cfg = _set(cfg, key.split("."), value, key)
-    return cfg
+        changes[key] = value
+    return _apply(cfg, {tuple(k.split(".")): v for k, v in changes.items()}, "")
 
 
 def _split(item: str) -> tuple[str, str]:
@@ -100,19 +105,62 @@ def _split(item: str) -> tuple[str, str]:
     return key.strip().replace("-", "_"), value.strip()
 
 
-def _set(cfg: Any, path: list[str], value: Any, full: str) -> Any:
+def _apply(cfg: Any, changes: dict[tuple[str, ...], Any], prefix: str) -> Any:
+    """`cfg` rebuilt with `changes` (paths relative to it); errors name the full dotted key."""
     if not dataclasses.is_dataclass(cfg):
+        full = prefix.rstrip(".")
         raise ConfigError(f"{full}: {type(cfg).__name__} has no fields")
     types_ = _field_types(type(cfg))
-    head = path[0]
-    if head not in types_:
-        known = ", ".join(sorted(types_))
-        raise ConfigError(f"unknown setting {full!r}; {type(cfg).__name__} has: {known}")
-    if len(path) > 1:
-        return dataclasses.replace(cfg, **{head: _set(getattr(cfg, head), path[1:], value, full)})
-    if isinstance(value, str):
-        value = parse_value(value, types_[head], full)
-    return dataclasses.replace(cfg, **{head: value})
+    direct: dict[str, Any] = {}
+    nested: dict[str, dict[tuple[str, ...], Any]] = {}
+    for path, value in changes.items():
+        head, full = path[0], prefix + ".".join(path)
+        if head not in types_:
+            known = ", ".join(sorted(types_))
+            raise ConfigError(f"unknown setting {full!r}; {type(cfg).__name__} has: {known}")
+        if len(path) > 1:
+            nested.setdefault(head, {})[path[1:]] = value
+        else:
+            direct[head] = parse_value(value, types_[head], full) if isinstance(value, str) else value
+    for head, sub in nested.items():
+        direct[head] = _apply(direct.get(head, getattr(cfg, head)), sub, f"{prefix}{head}.")
+    return built(lambda: dataclasses.replace(cfg, **direct), prefix)
+
+
+def built(make: Callable[[], T], prefix: str = "") -> T:
+    """`make()`, with a config's own ValueError re-raised as a ConfigError whose key carries `prefix`.
+
+    Configs check themselves in `__post_init__` and name the field (`eval_every must
+    be >= 1`); nested inside another config the field gets its dotted name
+    (`train.eval_every must be >= 1`).
+    """
+    try:
+        return make()
+    except ValueError as e:          # ConfigError included
+        if isinstance(e, ConfigError) and not prefix:
+            raise
+        raise ConfigError(prefix + str(e)) from None
+
+
+def require(ok: bool, field: str, must: str, value: Any) -> None:
+    """Raise ConfigError "FIELD must be MUST, got VALUE" unless `ok` (for `__post_init__` checks)."""
+    if not ok:
+        raise ConfigError(f"{field} must be {must}, got {value!r}")
+
+
+def require_at_least(cfg: Any, minimum: float, *names: str) -> None:
+    """Each named field of `cfg` (None allowed: "use the default") is at least `minimum`."""
+    for name in names:
+        value = getattr(cfg, name)
+        require(value is None or value >= minimum, name, f">= {minimum}", value)
+
+
+def require_choice(cfg: Any, name: str) -> None:
+    """A Literal-typed field holds one of its choices (dataclasses do not check types)."""
+    tp, _ = _unwrap_optional(_field_types(type(cfg))[name])
+    choices = get_args(tp)
+    value = getattr(cfg, name)
+    require(value in choices, name, f"one of {list(choices)}", value)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -168,12 +216,26 @@ def save_config(cfg: Any, path: str | Path) -> None:
     atomic_write_text(path, json.dumps(to_dict(cfg), indent=2) + "\n")
 
 
-def load_config(cls: type[T], path: str | Path) -> T:
-    path = Path(path)
+def read_json(path: str | Path, error: type[Exception] = ConfigError) -> Any:
+    """The JSON in the file at `path`; a missing or corrupt file raises `error` naming it.
+
+    `path` may also be an importlib.resources Traversable (a file inside the package).
+    """
+    source = path if hasattr(path, "read_text") else Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"no config file at {path}") from None
+        raise error(f"no file at {path}") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as e:
-        raise ConfigError(f"{path} is not valid JSON ({e}); the file is corrupt") from None
-    return from_dict(cls, data)
+        raise error(f"{path} is not valid JSON ({e}); the file is corrupt") from None
+
+
+def load_config(cls: type[T], path: str | Path) -> T:
+    """The dataclass `cls` saved at `path` by `save_config`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no config file at {path}")
+    data = read_json(path)
+    return built(lambda: from_dict(cls, data))

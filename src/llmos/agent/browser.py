@@ -24,6 +24,7 @@ from importlib import resources
 from urllib.parse import urlparse
 
 from llmos.agent.views import Element, Observation
+from llmos.config import require, require_at_least
 
 # Debian's Chromium, in a fresh profile, quiet: no background traffic, no updates.
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -49,6 +50,11 @@ class BrowserConfig:
     max_elements: int = 150      # elements listed per observation
     max_text: int = 1500         # characters of page text in an observation
     max_extract: int = 6000      # characters `extract` may return
+
+    def __post_init__(self) -> None:
+        require_at_least(self, 1, "viewport_width", "viewport_height", "max_elements", "max_text", "max_extract")
+        for name in ("action_timeout_s", "navigation_timeout_s"):
+            require(getattr(self, name) > 0, name, "> 0", getattr(self, name))
 
 
 @dataclass

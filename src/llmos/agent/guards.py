@@ -16,6 +16,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from enum import Enum
 
+from llmos.config import require_at_least
+
 
 class Verdict(str, Enum):
     OK = "ok"
@@ -30,6 +32,11 @@ class GuardConfig:
     max_nudges: int = 1          # nudges before a repeat fails the session
     no_progress_steps: int = 10  # steps without a new page state before a nudge
     no_progress_grace: int = 3   # further steps after that nudge before failing
+
+    def __post_init__(self) -> None:
+        require_at_least(self, 1, "loop_window", "no_progress_steps")
+        require_at_least(self, 2, "loop_repeats")
+        require_at_least(self, 0, "max_nudges", "no_progress_grace")
 
 
 @dataclass

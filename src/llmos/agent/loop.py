@@ -28,6 +28,7 @@ from llmos.agent.views import (Action, AskUserAction, BackAction, ClickAction, D
                                NavigateAction, Observation, PolicyVerdict, RunCodeAction,
                                ScrollAction, SelectAction, StepContext, StepResult, StepStatus,
                                TypeAction, UserCommand)
+from llmos.config import require_at_least
 
 MAX_EXTRACT_NOTE = 1500
 
@@ -40,6 +41,10 @@ class CommandError(ValueError):
 class LoopConfig:
     max_parse_retries: int = 2   # extra model calls after an unreadable reply
     max_denials: int = 3         # denied actions before the session fails
+
+    def __post_init__(self) -> None:
+        require_at_least(self, 0, "max_parse_retries")
+        require_at_least(self, 1, "max_denials")
 
 
 class _Clock:

@@ -32,6 +32,7 @@ from llmos.agent.trace import Tracer
 from llmos.agent.vault import Vault
 from llmos.agent.views import (SessionInfo, SessionOptions, StepResult, StepStatus,
                                UserCommand)
+from llmos.config import require
 
 T = TypeVar("T")
 
@@ -50,6 +51,9 @@ class AgentConfig:
     browser: BrowserConfig = field(default_factory=BrowserConfig)
     guard: GuardConfig = field(default_factory=GuardConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
+
+    def __post_init__(self) -> None:
+        require(self.idle_timeout_s > 0, "idle_timeout_s", "> 0", self.idle_timeout_s)
 
 
 def as_command(cmd: UserCommand | str | dict | None) -> UserCommand | None:

@@ -3,13 +3,16 @@
     cfg = override(PRESETS["char"], ["model.n_layers=6", "train.lr=3e-4"])
 
 `PretrainConfig` nests three typed dataclasses, so every setting has one
-dotted name on the command line (`model.*` is `llmos.nn.ModelConfig`).
+dotted name on the command line (`model.*` is `llmos.nn.ModelConfig`). Each
+checks its values when it is built, so a bad setting (`train.eval_every=0`)
+is refused by name before a run starts.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
 
+from llmos.config import require, require_at_least, require_choice
 from llmos.nn.config import ModelConfig
 
 
@@ -20,6 +23,10 @@ class DataConfig:
     vocab_size: int = 4096           # for tokenizer=bpe
     val_fraction: float = 0.1        # the last 10% of the (document-shuffled) token stream validates
     seed: int = 0                    # document shuffle before packing
+
+    def __post_init__(self) -> None:
+        require_at_least(self, 2, "vocab_size")
+        require(0 < self.val_fraction < 1, "val_fraction", "in (0, 1)", self.val_fraction)
 
 
 @dataclass
@@ -48,6 +55,17 @@ class TrainConfig:
     device: str = "auto"             # auto: cuda when available, else cpu
     threads: int = 0                 # CPU threads for torch; 0 = torch's default
     parallel: Literal["ddp", "fsdp"] = "ddp"   # how torchrun processes share the model
+
+    def __post_init__(self) -> None:
+        require_at_least(self, 1, "max_steps", "batch_size", "grad_accum", "seq_len", "decay_steps",
+                         "eval_every", "eval_batches", "checkpoint_every", "keep_checkpoints", "log_every")
+        require_at_least(self, 0, "warmup_steps", "weight_decay", "grad_clip", "threads", "min_lr")
+        require(self.lr > 0, "lr", "> 0", self.lr)
+        require(self.min_lr <= self.lr, "min_lr", f"<= lr={self.lr}", self.min_lr)
+        for name in ("beta1", "beta2"):
+            require(0 <= getattr(self, name) < 1, name, "in [0, 1)", getattr(self, name))
+        require_choice(self, "precision")
+        require_choice(self, "parallel")
 
 
 @dataclass

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from llmos.config import save_config
+from llmos.config import require, require_at_least, require_choice, save_config
 from llmos.infer.beam import beam_search
 from llmos.nn.seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 from llmos.text.synthetic import IGNORE_INDEX, VOCAB, Seq2SeqTask, batches, collate, exact_match, make_task
@@ -63,6 +63,14 @@ class Seq2SeqRunConfig:
     eval_examples: int = 200        # held-out examples decoded (greedy) at each periodic evaluation
     seed: int = 0
     threads: int = 0
+
+    def __post_init__(self) -> None:
+        require_choice(self, "task")
+        require_at_least(self, 1, "n_train", "n_test", "max_steps", "batch_size", "average_last", "average_every",
+                         "beam_size", "eval_every", "eval_examples")
+        require_at_least(self, 0, "warmup_steps", "threads")
+        require(self.lr_factor > 0, "lr_factor", "> 0", self.lr_factor)
+        require(0 <= self.label_smoothing < 1, "label_smoothing", "in [0, 1)", self.label_smoothing)
 
 
 @dataclass

@@ -61,4 +61,4 @@ def test_split_and_validation():
     train, held = split_eval(list(range(20)), 0.25, seed=0)
     assert len(held) == 5 and sorted(train + held) == list(range(20))
     with pytest.raises(ConfigError, match="max_prompt_len"):
-        AlignConfig(max_len=16, max_prompt_len=16).validate()
+        AlignConfig(max_len=16, max_prompt_len=16)

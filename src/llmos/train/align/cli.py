@@ -34,7 +34,6 @@ def _config(cls: type, out: Path, resume: bool, overrides: list[str] | None) -> 
     saved = out / RUN_CONFIG
     cfg = load_config(cls, saved) if resume and saved.exists() else cls()
     cfg = override(cfg, overrides or [])
-    cfg.validate()
     return cfg
 
 

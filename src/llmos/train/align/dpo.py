@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from llmos.config import ConfigError
+from llmos.config import ConfigError, require, require_choice
 from llmos.nn import CausalLM
 from llmos.train.align.data import PreferencePair, pair_batch
 from llmos.train.align.logprobs import sequence_logprobs, split_pairs
@@ -89,14 +89,11 @@ class DPOConfig(AlignConfig):
     label_smoothing: float = 0.0        # > 0: conservative DPO
     reference_free: bool = False
 
-    def validate(self) -> None:
-        super().validate()
-        if self.loss_type not in ("sigmoid", "ipo"):
-            raise ConfigError(f"loss_type must be 'sigmoid' or 'ipo', got {self.loss_type!r}")
-        if self.beta <= 0:
-            raise ConfigError(f"beta must be > 0, got {self.beta}")
-        if not 0 <= self.label_smoothing < 0.5:
-            raise ConfigError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_choice(self, "loss_type")
+        require(self.beta > 0, "beta", "> 0", self.beta)
+        require(0 <= self.label_smoothing < 0.5, "label_smoothing", "in [0, 0.5)", self.label_smoothing)
 
 
 def dpo_batch_loss(policy: CausalLM, ref: CausalLM | None, tokenizer, pairs: list[PreferencePair],

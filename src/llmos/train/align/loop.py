@@ -26,7 +26,7 @@ from typing import Callable, Literal
 import torch
 from torch import nn
 
-from llmos.config import ConfigError, save_config
+from llmos.config import ConfigError, require, require_at_least, require_choice, save_config
 from llmos.train import checkpoint as ckpt
 from llmos.train.metrics import MetricsLog, read_metrics
 from llmos.train.optim import param_groups
@@ -55,16 +55,15 @@ class AlignConfig:
     seed: int = 0
     device: str = "cpu"
 
-    def validate(self) -> None:
-        for name in ("steps", "batch_size", "max_len", "max_prompt_len", "log_every", "save_every", "eval_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_prompt_len >= self.max_len:
-            raise ConfigError(f"max_prompt_len={self.max_prompt_len} must be below max_len={self.max_len}")
-        if self.schedule not in ("constant", "cosine"):
-            raise ConfigError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}")
-        if not 0 <= self.eval_fraction < 1:
-            raise ConfigError(f"eval_fraction must be in [0, 1), got {self.eval_fraction}")
+    def __post_init__(self) -> None:
+        require_at_least(self, 1, "steps", "batch_size", "max_len", "max_prompt_len", "log_every", "save_every",
+                         "eval_every", "keep_checkpoints")
+        require_at_least(self, 0, "warmup_steps", "weight_decay", "grad_clip")
+        require(self.lr > 0, "lr", "> 0", self.lr)
+        require(self.max_prompt_len < self.max_len, "max_prompt_len", f"below max_len={self.max_len}",
+                self.max_prompt_len)
+        require_choice(self, "schedule")
+        require(0 <= self.eval_fraction < 1, "eval_fraction", "in [0, 1)", self.eval_fraction)
 
 
 def lr_at(cfg: AlignConfig, step: int) -> float:
@@ -101,7 +100,6 @@ class Run:
 
     def __init__(self, out: str | Path, cfg: AlignConfig, modules: dict[str, nn.Module],
                  resume: bool = False, progress: bool = True, title: str = "train"):
-        cfg.validate()
         self.dir, self.cfg, self.title = Path(out), cfg, title
         self.modules = nn.ModuleDict(modules)
         self.progress_enabled = progress

@@ -29,7 +29,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from llmos.config import ConfigError
+from llmos.config import ConfigError, require, require_at_least
 from llmos.nn import CausalLM
 from llmos.train.align.data import encode_prompt
 from llmos.train.align.heads import ScalarHead, forward_with_head
@@ -54,12 +54,12 @@ class PPOConfig(AlignConfig):
     temperature: float = 1.0
     missing_eos_penalty: float = 0.0    # subtracted from the score of a response cut at max_new_tokens
 
-    def validate(self) -> None:
-        super().validate()
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_at_least(self, 1, "ppo_epochs", "num_minibatches", "max_new_tokens")
         if self.batch_size % self.num_minibatches:
             raise ConfigError(f"batch_size={self.batch_size} must divide into num_minibatches={self.num_minibatches}")
-        if self.temperature <= 0:
-            raise ConfigError("PPO samples from the policy: temperature must be > 0")
+        require(self.temperature > 0, "temperature", "> 0 (PPO samples from the policy)", self.temperature)
 
 
 # ---------------------------------------------------------------------- the math
