@@ -1,0 +1,59 @@
+"""An llmos model in this process as a reasoning backend.
+
+    backend = LocalBackend.load("runs/reason-word-calc")      # a run folder or an HF folder
+    backend = LocalBackend(model, tokenizer, calculator=True)
+
+The n samples of one call decode together as one batch (`infer.calculator.sample_n`);
+with `calculator=True`, `<<expr=` calls in the text are computed while
+decoding and their results forced into the sequence. Logprobs are always
+available here (the raw model's log p of each sampled token).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmos.infer.calculator import sample_n
+from llmos.infer.sampling import GenerationConfig
+from llmos.reason.backend import Backend, BackendError, Message, Params, Sample
+
+
+class LocalBackend(Backend):
+    def __init__(self, model, tokenizer, name: str = "local", calculator: bool = False) -> None:
+        if tokenizer is None:
+            raise BackendError(f"backend {name}: the model has no tokenizer; reasoning needs one to read text")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.name = f"local:{name}"
+        self.calculator = calculator
+
+    @classmethod
+    def load(cls, path: str | Path, calculator: bool = False, device: str = "cpu") -> "LocalBackend":
+        from llmos.hub import load_pretrained
+        try:
+            model, tokenizer = load_pretrained(path, device=device)
+        except (OSError, ValueError) as e:
+            raise BackendError(f"backend local:{path}: cannot load the model: {e}") from None
+        return cls(model, tokenizer, name=str(path), calculator=calculator)
+
+    def _complete(self, prompt: str, params: Params) -> list[Sample]:
+        ids = self.tokenizer.encode(prompt)
+        if not ids:
+            start = self.tokenizer.bos_id if self.tokenizer.bos_id is not None else self.tokenizer.eos_id
+            ids = [start]
+        context = self.model.config.max_seq_len
+        if len(ids) >= context:
+            raise BackendError(f"backend {self.name}: the prompt has {len(ids)} tokens but the model's "
+                               f"context is {context}; shorten the prompt (fewer exemplars, a shorter "
+                               "question)")
+        cfg = GenerationConfig(max_new_tokens=params.max_tokens, temperature=params.temperature,
+                               stop=list(params.stop), seed=params.seed)
+        rows = sample_n(self.model, self.tokenizer, ids, cfg, n=params.n, calculator=self.calculator)
+        return [Sample(r.text, len(r.token_ids), r.finish_reason, r.logprobs if params.logprobs else None)
+                for r in rows]
+
+    def _chat(self, messages: list[Message], params: Params) -> list[Sample]:
+        if self.tokenizer.chat_template is None:
+            # a model trained on a plain task format: the messages read as one prompt
+            return self._complete("\n".join(m["content"] for m in messages), params)
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self._complete(text, params)

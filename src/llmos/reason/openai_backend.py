@@ -1,0 +1,63 @@
+"""Any OpenAI-compatible server as a reasoning backend, through the official `openai` client.
+
+    backend = OpenAIBackend(base_url="http://127.0.0.1:8000/v1", model="tiny")   # llmos serve, vLLM, ...
+
+Completion calls go to /v1/completions, chat calls to /v1/chat/completions;
+`n`, `seed`, `stop` and `temperature` are passed through, and token logprobs
+are asked for only when `Params.logprobs` is set (servers that lack them give
+None, and confidence then comes from votes instead).
+"""
+from __future__ import annotations
+
+import os
+
+from llmos.reason.backend import Backend, Message, Params, Sample
+
+
+class OpenAIBackend(Backend):
+    def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None,
+                 timeout: float = 120.0, client=None) -> None:
+        if client is None:
+            from openai import OpenAI
+            client = OpenAI(base_url=base_url, api_key=api_key or os.environ.get("OPENAI_API_KEY") or "none",
+                            timeout=timeout, max_retries=1)
+        self.client = client
+        self.model = model
+        self.name = f"openai:{model}@{base_url or client.base_url}"
+
+    def _args(self, params: Params) -> dict:
+        args = {"model": self.model, "n": params.n, "temperature": params.temperature,
+                "max_tokens": params.max_tokens}
+        if params.stop:
+            args["stop"] = params.stop[:4]            # the API takes at most 4 stop strings
+        if params.seed is not None:
+            args["seed"] = params.seed
+        return args
+
+    def _complete(self, prompt: str, params: Params) -> list[Sample]:
+        extra = {"logprobs": 0} if params.logprobs else {}
+        r = self.client.completions.create(prompt=prompt, **self._args(params), **extra)
+        each = _per_choice_tokens(r.usage, len(r.choices))
+        out = []
+        for c in sorted(r.choices, key=lambda c: c.index):
+            lp = getattr(c.logprobs, "token_logprobs", None) if c.logprobs else None
+            out.append(Sample(c.text or "", each, c.finish_reason or "stop",
+                              [float(x) for x in lp if x is not None] if lp else None))
+        return out
+
+    def _chat(self, messages: list[Message], params: Params) -> list[Sample]:
+        extra = {"logprobs": True} if params.logprobs else {}
+        r = self.client.chat.completions.create(messages=messages, **self._args(params), **extra)
+        each = _per_choice_tokens(r.usage, len(r.choices))
+        out = []
+        for c in sorted(r.choices, key=lambda c: c.index):
+            content = getattr(c.logprobs, "content", None) if c.logprobs else None
+            out.append(Sample(c.message.content or "", each, c.finish_reason or "stop",
+                              [float(t.logprob) for t in content] if content else None))
+        return out
+
+
+def _per_choice_tokens(usage, n: int) -> int:
+    """The server reports completion tokens for all choices together; share them out."""
+    total = getattr(usage, "completion_tokens", None) or 0
+    return -(-total // max(n, 1))
