@@ -52,6 +52,9 @@ def _timing_text(t: dict | None) -> str:
 def render_console(path: Path, console: Console | None = None, full: bool = False) -> None:
     console = console or Console()
     records = read_trace(path)
+    if records and records[0].get("kind") == "team":  # a manager and its workers
+        from llmos.agent.team.trace_view import render_team_console
+        return render_team_console(records, console, full)
     head = next((r for r in records if r.get("kind") == "session"), {})
     steps = [r for r in records if r.get("kind") == "step"]
     console.print(Panel(Text(head.get("input", "?")),
@@ -111,6 +114,9 @@ def render_html(path: Path | str) -> str:
     """A self-contained HTML page for one trace (screenshots embedded)."""
     path = Path(path)
     records = read_trace(path)
+    if records and records[0].get("kind") == "team":
+        from llmos.agent.team.trace_view import render_team_html
+        return render_team_html(records, path)
     head = next((r for r in records if r.get("kind") == "session"), {})
     e = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>llmos agent trace "

@@ -50,9 +50,12 @@ PRODUCTS = [Product(*p) for p in [
     ("stovetop-kettle", "Stovetop Kettle", "Kitchen", 2750, "Enamelled steel with a whistle."),
     ("chocolate", "Dark Chocolate Bar", "Gifts", 340, "70% cocoa, 100 g."),
     ("gift-card", "Gift Card (500 EUR)", "Gifts", 50000, "A gift card worth 500 euros."),
+    ("travel-adapter", "Travel Adapter EU/US/UK", "Travel", 1490, "Three plug types, one USB-A port."),
+    ("travel-adapter-pro", "Travel Adapter Pro with USB-C", "Travel", 2790,
+     "Worldwide plugs, two USB-C ports and a fuse."),
 ]]
 BY_SLUG = {p.slug: p for p in PRODUCTS}
-CATEGORIES = ["Coffee", "Tea", "Kitchen", "Gifts"]
+CATEGORIES = ["Coffee", "Tea", "Kitchen", "Gifts", "Travel"]
 DEALS = ["french-press", "matcha", "travel-mug", "chocolate", "earl-grey"]
 COUPONS = {"SAVE10": 10}  # code -> percent off
 SHIPPING = {"standard": ("Standard shipping", 490), "express": ("Express shipping", 1200)}
