@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from llmos.nn import hooks as hooks_
 from llmos.nn.config import ModelConfig
+from llmos.nn.hooks import HookPoint, fire, norm_hooked
 from llmos.nn.kv_cache import CacheStep, KVCache
 from llmos.nn.mha import MultiHeadAttention
 from llmos.nn.mlp import MLP, SwiGLU
@@ -54,9 +56,12 @@ class Block(nn.Module):
         else:
             self.ffn = MLP(cfg.d_model, cfg.d_ff, act=cfg.activation, bias=cfg.mlp_bias)
         self.drop = nn.Dropout(cfg.dropout)
+        self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
 
     def forward(self, x: Tensor, mask: Tensor | None, is_causal: bool, rope, cache: CacheStep | None,
                 need_weights: bool) -> tuple[Tensor, Tensor | None, RouterStats | None]:
+        if self.hook_points:
+            return self._forward_hooked(x, mask, is_causal, rope, cache, need_weights)
         h, weights = self.attn(self.norm1(x), mask=mask, is_causal=is_causal, rope=rope,
                                cache=cache, layer=self.layer, need_weights=need_weights)
         x = x + self.drop(h)
@@ -65,6 +70,22 @@ class Block(nn.Module):
         if isinstance(f, tuple):
             f, stats = f
         return x + self.drop(f), weights, stats
+
+    def _forward_hooked(self, x: Tensor, mask: Tensor | None, is_causal: bool, rope,
+                        cache: CacheStep | None, need_weights: bool):
+        """`forward` with the block's hook points fired (names as in nn/hooks.py)."""
+        hooked = self.hook_points
+        x = fire(hooked, "hook_resid_pre", x)
+        h, weights = self.attn(norm_hooked(self.norm1, x, hooked, "ln1."), mask=mask,
+                               is_causal=is_causal, rope=rope, cache=cache, layer=self.layer,
+                               need_weights=need_weights)
+        x = fire(hooked, "hook_resid_mid", x + self.drop(fire(hooked, "hook_attn_out", h)))
+        f = self.ffn(norm_hooked(self.norm2, x, hooked, "ln2."))
+        stats = None
+        if isinstance(f, tuple):
+            f, stats = f
+        x = x + self.drop(fire(hooked, "hook_mlp_out", f))
+        return fire(hooked, "hook_resid_post", x), weights, stats
 
 
 class CausalLM(nn.Module):
@@ -85,6 +106,7 @@ class CausalLM(nn.Module):
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
             self.lm_head.weight = self.tok_emb.weight
+        self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
         self.apply(self._init)
 
     def _init(self, module: nn.Module) -> None:
@@ -115,9 +137,12 @@ class CausalLM(nn.Module):
         if self.pos_emb is not None and int(positions.max()) >= cfg.max_seq_len:
             raise ValueError(f"position {int(positions.max())} is past the model's context of "
                              f"{cfg.max_seq_len} tokens; shorten the input")
+        hooked = self.hook_points
         x = self.tok_emb(input_ids)                                             # (B, T, C)
+        if hooked:
+            x = fire(hooked, "hook_embed", x)
         if self.pos_emb is not None:
-            x = x + self.pos_emb(positions)
+            x = x + (fire(hooked, "hook_pos_embed", self.pos_emb(positions)) if hooked else self.pos_emb(positions))
         x = self.drop(x)
         rope = (self.rotary, *self.rotary.cos_sin(positions)) if self.rotary is not None else None
         attentions, stats, hidden = [], [], [x] if output_hidden_states else None
@@ -131,7 +156,7 @@ class CausalLM(nn.Module):
                 hidden.append(x)
         if step is not None:
             step.commit()
-        x = self.norm_f(x)
+        x = norm_hooked(self.norm_f, x, hooked, "ln_final.") if hooked else self.norm_f(x)
         logits = self.lm_head(x[:, -1:] if last_only else x)                   # (B, T, V)
         out = ModelOutput(logits=logits, attentions=attentions or None, router_stats=stats or None,
                           hidden_states=hidden)
@@ -172,6 +197,26 @@ class CausalLM(nn.Module):
         if window is not None:
             allowed &= (positions[:, :, None] - key_pos[:, None, :]) < window
         return positions, allowed[:, None], False
+
+    # ------------------------------------------------------------------ hook points (nn/hooks.py)
+    def hook_names(self) -> list[str]:
+        """Every hook point's name, in forward order (TransformerLens names)."""
+        return hooks_.hook_names(self)
+
+    def hooks(self, fwd_hooks):
+        """`with model.hooks([(name, fn), ...]):` attaches the hooks for the body only."""
+        return hooks_.hooks(self, fwd_hooks)
+
+    def run_with_hooks(self, tokens: Tensor, fwd_hooks=(), **forward_kwargs) -> Tensor:
+        """Logits (B, T, V) of one forward with `fwd_hooks` = [(name, fn)] attached."""
+        return hooks_.run_with_hooks(self, tokens, fwd_hooks, **forward_kwargs)
+
+    def run_with_cache(self, tokens: Tensor, names_filter=None, **forward_kwargs):
+        """(logits, ActivationCache) with the activations `names_filter` selects (default all)."""
+        return hooks_.run_with_cache(self, tokens, names_filter, **forward_kwargs)
+
+    def reset_hooks(self) -> None:
+        hooks_.reset_hooks(self)
 
     # ------------------------------------------------------------------ helpers
     @classmethod

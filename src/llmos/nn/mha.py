@@ -16,6 +16,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from llmos.nn.attention import attention
+from llmos.nn.hooks import HookPoint, attend_hooked, fire_heads
 from llmos.nn.kv_cache import CacheStep
 from llmos.nn.positions import RotaryEmbedding
 
@@ -40,6 +41,7 @@ class MultiHeadAttention(nn.Module):
         self.k_proj = nn.Linear(kv_dim, n_kv_heads * head_dim, bias=qkv_bias)
         self.v_proj = nn.Linear(kv_dim, n_kv_heads * head_dim, bias=qkv_bias)
         self.o_proj = nn.Linear(n_heads * head_dim, d_model, bias=out_bias)
+        self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
 
     def _split(self, x: Tensor, n: int) -> Tensor:                # (B, T, n*D) -> (B, n, T, D)
         b, t, _ = x.shape
@@ -69,16 +71,28 @@ class MultiHeadAttention(nn.Module):
         kv: keys and values already projected by `project_kv` (context is then ignored).
         Returns (output (B, T, C), attention weights (B, H, T, S) or None).
         """
+        hooked = self.hook_points
         q = self._split(self.q_proj(x), self.n_heads)             # (B, H, T, D)
         k, v = kv if kv is not None else self.project_kv(x if context is None else context)  # (B, Hkv, S, D)
+        if hooked:
+            q, k, v = (fire_heads(hooked, "hook_q", q), fire_heads(hooked, "hook_k", k),
+                       fire_heads(hooked, "hook_v", v))
         if rope is not None:
             rotary, cos, sin = rope
             q, k = rotary.rotate(q, cos, sin), rotary.rotate(k, cos, sin)
+            if hooked:
+                q, k = fire_heads(hooked, "hook_rot_q", q), fire_heads(hooked, "hook_rot_k", k)
         if cache is not None:
             k, v = cache.update(layer, k, v)                      # (B, Hkv, S_all, D)
-        out, weights = attention(q, k, v, mask=mask, is_causal=is_causal,
-                                 dropout_p=self.dropout if self.training else 0.0,
-                                 need_weights=need_weights)
+        dropout_p = self.dropout if self.training else 0.0
+        if hooked and ("hook_attn_scores" in hooked or "hook_pattern" in hooked):
+            out, weights = attend_hooked(hooked, q, k, v, mask, is_causal, dropout_p)
+            weights = weights if need_weights else None
+        else:
+            out, weights = attention(q, k, v, mask=mask, is_causal=is_causal, dropout_p=dropout_p,
+                                     need_weights=need_weights)
+        if hooked:
+            out = fire_heads(hooked, "hook_z", out)               # (B, H, T, D), hooked as (B, T, H, D)
         b, _, t, _ = out.shape
         out = out.transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim)   # (B, T, H*D)
         return self.o_proj(out), weights

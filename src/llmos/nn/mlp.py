@@ -10,6 +10,8 @@ import math
 
 from torch import Tensor, nn
 
+from llmos.nn.hooks import HookPoint, fire
+
 ACTIVATIONS = {
     "relu": nn.functional.relu,
     "gelu": nn.functional.gelu,                                   # exact, erf form (BERT)
@@ -35,9 +37,16 @@ class MLP(nn.Module):
         self.fc_out = nn.Linear(d_ff, d_model, bias=bias)
         self.act = activation(act)
         self.dropout = nn.Dropout(dropout)
+        self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
+
+    HOOK_SITES = ("hook_pre", "hook_post")
 
     def forward(self, x: Tensor) -> Tensor:                    # (B, T, C) -> (B, T, C)
-        return self.fc_out(self.dropout(self.act(self.fc_in(x))))
+        if not self.hook_points:
+            return self.fc_out(self.dropout(self.act(self.fc_in(x))))
+        pre = fire(self.hook_points, "hook_pre", self.fc_in(x))                # (B, T, F)
+        post = fire(self.hook_points, "hook_post", self.act(pre))              # (B, T, F)
+        return self.fc_out(self.dropout(post))
 
 
 class SwiGLU(nn.Module):
@@ -49,9 +58,17 @@ class SwiGLU(nn.Module):
         self.up_proj = nn.Linear(d_model, d_ff, bias=bias)
         self.down_proj = nn.Linear(d_ff, d_model, bias=bias)
         self.act = activation(act)
+        self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
+
+    HOOK_SITES = ("hook_pre", "hook_pre_linear", "hook_post")
 
     def forward(self, x: Tensor) -> Tensor:                    # (..., C) -> (..., C)
-        return self.down_proj(self.act(self.gate_proj(x)) * self.up_proj(x))
+        if not self.hook_points:
+            return self.down_proj(self.act(self.gate_proj(x)) * self.up_proj(x))
+        hooked = self.hook_points
+        gate = fire(hooked, "hook_pre", self.gate_proj(x))                      # (..., F)
+        up = fire(hooked, "hook_pre_linear", self.up_proj(x))                   # (..., F)
+        return self.down_proj(fire(hooked, "hook_post", self.act(gate) * up))
 
 
 def swiglu_hidden(d_model: int, multiple_of: int = 64) -> int:

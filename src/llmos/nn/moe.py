@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from llmos.nn.hooks import HookPoint
 from llmos.nn.mlp import SwiGLU
 
 
@@ -85,10 +86,19 @@ class MoE(nn.Module):
         self.normalize_top_k = normalize_top_k
         self.router = nn.Linear(d_model, n_experts, bias=False)
         self.experts = nn.ModuleList(SwiGLU(d_model, d_ff, bias=bias, act=act) for _ in range(n_experts))
+        self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
 
-    def route(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """x (N, C) -> logits (N, E), weights (N, k), expert indices (N, k)."""
+    HOOK_SITES = ("hook_router_logits",)
+
+    def route(self, x: Tensor, lead: tuple[int, ...] | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """x (N, C) -> logits (N, E), weights (N, k), expert indices (N, k).
+
+        lead: the (B, T) the N tokens came from, so a router-logits hook sees (B, T, E).
+        """
         logits = self.router(x)
+        point = self.hook_points.get("hook_router_logits") if self.hook_points else None
+        if point is not None:
+            logits = point(logits.view(*(lead or logits.shape[:1]), -1)).reshape(logits.shape)
         probs = torch.softmax(logits.float(), dim=-1)
         weights, index = probs.topk(self.top_k, dim=-1)
         if self.normalize_top_k:
@@ -115,7 +125,7 @@ class MoE(nn.Module):
     def forward(self, x: Tensor) -> tuple[Tensor, RouterStats]:
         shape = x.shape
         flat = x.reshape(-1, shape[-1])                                        # (N, C)
-        logits, weights, index = self.route(flat)
+        logits, weights, index = self.route(flat, tuple(shape[:-1]))
         capacity = self.capacity(flat.shape[0])
         keep = self.keep_mask(index, capacity)                                 # (N, k)
         out = torch.zeros_like(flat)
