@@ -216,6 +216,14 @@ def save_config(cfg: Any, path: str | Path) -> None:
     atomic_write_text(path, json.dumps(to_dict(cfg), indent=2) + "\n")
 
 
+def parse_json(text: str, source: str, error: type[Exception] = ConfigError) -> Any:
+    """`json.loads(text)`; text that is not JSON raises `error` naming `source` (a file name)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise error(f"{source} is not valid JSON ({e}); the file is corrupt") from None
+
+
 def read_json(path: str | Path, error: type[Exception] = ConfigError) -> Any:
     """The JSON in the file at `path`; a missing or corrupt file raises `error` naming it.
 
@@ -226,10 +234,7 @@ def read_json(path: str | Path, error: type[Exception] = ConfigError) -> Any:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"no file at {path}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise error(f"{path} is not valid JSON ({e}); the file is corrupt") from None
+    return parse_json(text, str(path), error)
 
 
 def load_config(cls: type[T], path: str | Path) -> T:

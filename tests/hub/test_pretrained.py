@@ -156,3 +156,26 @@ def test_corrupt_weights_file_is_named(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"\x00garbage")
     with pytest.raises(CheckpointError, match="corrupt"):
         load_model(tmp_path)
+
+
+def test_unexpected_tensor_is_named_with_its_file(tmp_path):
+    hf_model("llama").save_pretrained(tmp_path)
+    tensors = load_file(tmp_path / "model.safetensors")
+    tensors["model.layers.0.extra.weight"] = torch.zeros(2)
+    save_file(tensors, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(CheckpointError, match=r"unexpected tensor 'model\.layers\.0\.extra\.weight' "
+                                              r"in model\.safetensors \(1 in all\)"):
+        load_model(tmp_path)
+
+
+def test_generation_config_eos_ids_are_read_from_the_folder(tmp_path):
+    from llmos.hub import generation_eos_ids
+    (tmp_path / "config.json").write_text("{}")
+    assert generation_eos_ids(tmp_path) == set()                      # no generation_config.json
+    (tmp_path / "generation_config.json").write_text('{"eos_token_id": [7, 9]}')
+    assert generation_eos_ids(tmp_path) == {7, 9}
+    (tmp_path / "generation_config.json").write_text('{"eos_token_id": 3}')
+    assert generation_eos_ids(tmp_path) == {3}
+    (tmp_path / "generation_config.json").write_text('{"eos_token_id": ')
+    with pytest.raises(CheckpointError, match=r"generation_config\.json is not valid JSON"):
+        generation_eos_ids(tmp_path)

@@ -18,7 +18,6 @@ Checkpoint names map onto llmos names like this (per layer i):
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -28,7 +27,9 @@ from safetensors.torch import load_file
 from tokenizers import Tokenizer
 
 from llmos.hub.families import UnsupportedArchitecture
-from llmos.hub.pretrained import CheckpointError, read_hf_config, resolve_model_dir
+from llmos.config import read_json
+from llmos.hub.pretrained import (CheckpointError, check_tensor_names, check_tensor_shape, read_hf_config,
+                                  resolve_model_dir)
 from llmos.nn.bert import BertConfig, BertEncoder, mean_pool
 
 ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "relu": "relu"}
@@ -115,18 +116,9 @@ def load_bert(path: str | Path, dtype: torch.dtype = torch.float32) -> BertEncod
     cfg.pooler = "pooler.weight" in tensors
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in BertEncoder(cfg).state_dict().items()}
-    missing = [k for k in expected if k not in tensors]
-    if missing:
-        raise CheckpointError(f"{folder}: tensor {missing[0]!r} is missing from {source} "
-                              f"({len(missing)} missing in all) for a BERT model with this config.json")
-    unexpected = [k for k in tensors if k not in expected]
-    if unexpected:
-        raise CheckpointError(f"{folder}: unexpected tensor {original[unexpected[0]]!r} in {source} "
-                              f"({len(unexpected)} in all); config.json does not describe these weights")
+    check_tensor_names(expected, tensors, folder, "BERT", lambda k: source, lambda k: original.get(k, k))
     for k, shape in expected.items():
-        if tuple(tensors[k].shape) != shape:
-            raise CheckpointError(f"{source}: tensor {original[k]!r} (llmos {k!r}) has shape "
-                                  f"{tuple(tensors[k].shape)} but config.json implies {shape}")
+        check_tensor_shape(f"{original[k]!r} (llmos {k!r})", tensors[k].shape, shape, source)
     model = BertEncoder(cfg)
     model.load_state_dict(tensors)
     return model.to(dtype).eval()
@@ -136,7 +128,7 @@ def load_bert_tokenizer(path: str | Path, max_length: int | None = None) -> Toke
     """WordPiece tokenizer from tokenizer.json, else vocab.txt; truncating at max_length tokens
     ([CLS] and [SEP] included), with no padding (the encoder pads each batch itself)."""
     folder = resolve_model_dir(path)
-    tok_cfg = _read_json(folder / "tokenizer_config.json") or {}
+    tok_cfg = _read_optional_json(folder / "tokenizer_config.json") or {}
     if (folder / "tokenizer.json").is_file():
         tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     elif (folder / "vocab.txt").is_file():
@@ -153,13 +145,9 @@ def load_bert_tokenizer(path: str | Path, max_length: int | None = None) -> Toke
     return tok
 
 
-def _read_json(path: Path) -> dict | list | None:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path} is not valid JSON ({e}); the file is corrupt") from None
+def _read_optional_json(path: Path) -> dict | list | None:
+    """A sentence-transformers side file, or None where the folder has none."""
+    return read_json(path, CheckpointError) if path.is_file() else None
 
 
 def packaged_minilm_folder() -> Path:
@@ -187,17 +175,17 @@ class SentenceEncoder:
     def load(cls, path: str | Path | None = None, batch_size: int = 32) -> "SentenceEncoder":
         """From a BERT or sentence-transformers folder (default: the packaged all-MiniLM-L6-v2)."""
         folder = resolve_model_dir(packaged_minilm_folder() if path is None else path)
-        st_cfg = _read_json(folder / "sentence_bert_config.json") or {}
+        st_cfg = _read_optional_json(folder / "sentence_bert_config.json") or {}
         model = load_bert(folder)
         max_length = min(st_cfg.get("max_seq_length", model.config.max_position), model.config.max_position)
-        pool_cfg = _read_json(folder / "1_Pooling" / "config.json") or {"pooling_mode_mean_tokens": True}
+        pool_cfg = _read_optional_json(folder / "1_Pooling" / "config.json") or {"pooling_mode_mean_tokens": True}
         if pool_cfg.get("pooling_mode_mean_tokens"):
             pooling = "mean"
         elif pool_cfg.get("pooling_mode_cls_token"):
             pooling = "cls"
         else:
             raise CheckpointError(f"{folder / '1_Pooling' / 'config.json'}: only mean or CLS pooling is supported")
-        modules = _read_json(folder / "modules.json")
+        modules = _read_optional_json(folder / "modules.json")
         normalize = (any(m.get("type", "").endswith("Normalize") for m in modules)
                      if isinstance(modules, list) else True)
         return cls(model, load_bert_tokenizer(folder, max_length), pooling, normalize, batch_size)

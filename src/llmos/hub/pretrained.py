@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import Tensor
 
-from llmos.config import atomic_write_text
+from llmos.config import atomic_write_text, read_json
 from llmos.hub.families import ADAPTERS, adapter_for
 from llmos.nn.config import ModelConfig
 from llmos.nn.causal_lm import CausalLM
@@ -45,12 +45,46 @@ def resolve_model_dir(path: str | Path) -> Path:
 
 
 def read_hf_config(folder: str | Path) -> dict[str, Any]:
-    folder = resolve_model_dir(folder)
-    path = folder / "config.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path} is not valid JSON ({e}); the file is corrupt") from None
+    return read_json(resolve_model_dir(folder) / "config.json", CheckpointError)
+
+
+def generation_eos_ids(folder: str | Path) -> set[int]:
+    """End-of-sequence ids listed in the folder's generation_config.json (one id or a list; none if absent)."""
+    path = resolve_model_dir(folder) / "generation_config.json"
+    if not path.is_file():
+        return set()
+    gen = read_json(path, CheckpointError)
+    eos = gen.get("eos_token_id") if isinstance(gen, dict) else None
+    eos = eos if isinstance(eos, list) else [eos]
+    return {int(e) for e in eos if isinstance(e, int)}
+
+
+def check_tensor_names(expected: Iterable[str], found: Iterable[str], folder: Path, model: str,
+                       file_of: Callable[[str], str], shown: Callable[[str], str] = str,
+                       ignored: Callable[[str], bool] = lambda name: False) -> None:
+    """Every expected tensor is in the checkpoint and nothing else is, or a CheckpointError names the first odd one.
+
+    file_of(name): the file a found tensor came from; shown(name): the name as the checkpoint spells it;
+    ignored(name): a found tensor that may be there without being expected (a buffer, a task head).
+    """
+    found = list(found)
+    present = set(found)
+    missing = [k for k in expected if k not in present]
+    if missing:
+        raise CheckpointError(f"{folder}: tensor {shown(missing[0])!r} is missing from the weights"
+                              f" ({len(missing)} missing in all) for a {model} model with this config.json")
+    expected = set(expected)
+    unexpected = [k for k in found if k not in expected and not ignored(k)]
+    if unexpected:
+        raise CheckpointError(f"{folder}: unexpected tensor {shown(unexpected[0])!r} in {file_of(unexpected[0])} "
+                              f"({len(unexpected)} in all); config.json does not describe these weights")
+
+
+def check_tensor_shape(name: str, shape: tuple[int, ...], expected: tuple[int, ...], source: str) -> None:
+    """A tensor's shape is the one config.json implies, or a CheckpointError gives both."""
+    if tuple(shape) != tuple(expected):
+        raise CheckpointError(f"{source}: tensor {name} has shape {tuple(shape)} but config.json implies "
+                              f"{tuple(expected)}")
 
 
 def load_config(folder: str | Path) -> ModelConfig:
@@ -63,7 +97,7 @@ def _tensor_files(folder: Path) -> dict[str, Path]:
     """tensor name -> the file holding it."""
     index = folder / "model.safetensors.index.json"
     if index.is_file():
-        weight_map = json.loads(index.read_text())["weight_map"]
+        weight_map = read_json(index, CheckpointError)["weight_map"]
         files = {name: folder / f for name, f in weight_map.items()}
         for f in set(files.values()):
             if not f.is_file():
@@ -86,20 +120,17 @@ def load_model(path: str | Path, dtype: torch.dtype | None = torch.float32,
                device: torch.device | str = "cpu") -> CausalLM:
     """Load the model in an HF-format (or run) folder."""
     folder = resolve_model_dir(path)
+    if (folder / "quantization.json").is_file():        # saved by llmos.hub.quantized.save_quantized
+        from llmos.hub.quantized import load_quantized
+        return load_quantized(folder, device)
     hf = read_hf_config(folder)
     model_type, adapter = adapter_for(hf, str(folder / "config.json"))
     cfg = adapter.config_from_hf(hf)
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in adapter.to_hf(CausalLM(cfg).state_dict(), cfg).items()}
     files = _tensor_files(folder)
-    missing = [k for k in expected if k not in files]
-    if missing:
-        raise CheckpointError(f"{folder}: tensor {missing[0]!r} is missing from the weights"
-                              f" ({len(missing)} missing in all) for a {model_type} model with this config.json")
-    unexpected = [k for k in files if k not in expected and not k.endswith(adapter.IGNORED)]
-    if unexpected:
-        raise CheckpointError(f"{folder}: unexpected tensor {unexpected[0]!r} in {files[unexpected[0]].name} "
-                              f"({len(unexpected)} in all); config.json does not describe these weights")
+    check_tensor_names(expected, files, folder, model_type, lambda k: files[k].name,
+                       ignored=lambda k: k.endswith(adapter.IGNORED))
     tensors: dict[str, Tensor] = {}
     by_file: dict[Path, list[str]] = {}
     for k in expected:
@@ -108,10 +139,7 @@ def load_model(path: str | Path, dtype: torch.dtype | None = torch.float32,
         try:
             with safe_open(f, "pt", device="cpu") as st:
                 for k in names:
-                    shape = tuple(st.get_slice(k).get_shape())
-                    if shape != expected[k]:
-                        raise CheckpointError(f"{f.name}: tensor {k!r} has shape {shape} but config.json "
-                                              f"implies {expected[k]}")
+                    check_tensor_shape(repr(k), st.get_slice(k).get_shape(), expected[k], f.name)
                     tensors[k] = st.get_tensor(k)
         except SafetensorError as e:
             raise CheckpointError(f"{f} could not be read ({e}); it is corrupt or truncated") from None

@@ -12,7 +12,6 @@ stop at a new `User:` or `System:` line.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -25,19 +24,6 @@ from llmos.serve.schemas import ChatCompletionRequest, ChatMessage, SamplingRequ
 from llmos.text.chat_template import ChatTemplateError
 
 DEFAULT_TEMPLATE_STOPS = ["\nUser:", "\nSystem:"]
-
-
-def _eos_ids(folder: Path) -> set[int]:
-    """End-of-sequence ids listed in generation_config.json (one id or a list)."""
-    path = folder / "generation_config.json"
-    if not path.is_file():
-        return set()
-    try:
-        eos = json.loads(path.read_text(encoding="utf-8")).get("eos_token_id")
-    except (json.JSONDecodeError, AttributeError):
-        return set()
-    eos = eos if isinstance(eos, list) else [eos]
-    return {int(e) for e in eos if isinstance(e, int)}
 
 
 class ServedModel:
@@ -61,14 +47,14 @@ class ServedModel:
     def load(cls, path: str | Path, name: str | None = None, engine_config: EngineConfig | None = None,
              device: str = "cpu", dtype: torch.dtype = torch.float32) -> "ServedModel":
         """A run folder or an HF-format folder (config.json + safetensors + tokenizer.json)."""
-        from llmos.hub import load_pretrained, resolve_model_dir
+        from llmos.hub import generation_eos_ids, load_pretrained, resolve_model_dir
         folder = resolve_model_dir(path)
         model, tokenizer = load_pretrained(folder, dtype=dtype, device=device)
         if tokenizer is None:
             raise ValueError(f"{folder} has no tokenizer.json; the server needs the model's tokenizer")
         if name is None:
             name = Path(path).resolve().name
-        return cls(model, tokenizer, name, engine_config, _eos_ids(folder))
+        return cls(model, tokenizer, name, engine_config, generation_eos_ids(folder))
 
     def start(self) -> "ServedModel":
         self.engine.start()

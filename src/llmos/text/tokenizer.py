@@ -25,7 +25,7 @@ from typing import Any
 from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
 from tokenizers import Tokenizer as RustTokenizer
 
-from llmos.config import atomic_write_text
+from llmos.config import atomic_write_text, read_json
 from llmos.text.chat_template import DEFAULT_CHAT_TEMPLATE, render_chat_template
 
 EOS = "<|endoftext|>"   # GPT-2's document separator: also the end-of-sequence token
@@ -213,12 +213,8 @@ class Tokenizer:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise TokenizerError(f"{path} is not valid JSON ({e})") from None
+    """A tokenizer side file (tokenizer_config.json, special_tokens_map.json), or {} where there is none."""
+    return read_json(path, TokenizerError) if path.exists() else {}
 
 
 def _token_text(value: Any) -> str | None:

@@ -8,13 +8,13 @@ agent sees only as `{{secret:NAME}}` placeholders.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 
 from llmos.agent.suite.app import SuiteState
 from llmos.agent.suite.checks import CHECKS
 from llmos.agent.suite.shop import BY_SLUG
+from llmos.config import parse_json
 
 SITES = ("flights", "shop", "forms")
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -82,10 +82,7 @@ def load_tasks(text: str | None = None) -> list[Task]:
     """Every task of the suite (or of the given JSON text), validated, in file order."""
     if text is None:
         text = resources.files("llmos.agent.suite").joinpath("tasks.json").read_text()
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise TaskError(f"tasks.json is not valid JSON: {e}") from None
+    raw = parse_json(text, "tasks.json", TaskError)
     tasks = [_validate(t, f"task {t.get('id', i)!r}") for i, t in enumerate(raw["tasks"])]
     ids = [t.id for t in tasks]
     if dupes := {i for i in ids if ids.count(i) > 1}:
