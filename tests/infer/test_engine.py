@@ -209,3 +209,62 @@ def test_a_failing_step_fails_its_requests_and_the_engine_keeps_serving():
         broken["on"] = False
         assert engine.num_active == 0
         assert len(engine.submit([5, 6], GenerationConfig(max_new_tokens=3, stop_token_ids=[])).result().token_ids) == 3
+
+
+def test_a_grammar_constrains_each_request_of_the_batch():
+    import json
+    import string
+
+    from llmos.infer.grammar import Grammar, compile_grammar
+    tok = Tokenizer.char(string.printable)
+    model = model_for("llama", vocab=tok.vocab_size)
+    schema = {"type": "object", "required": ["n"], "additionalProperties": False,
+              "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 99}}}
+    grammar = compile_grammar(Grammar.json_schema(schema), tok, model.config.vocab_size)
+    dead = compile_grammar(Grammar.json_schema({"enum": ["caf\u00e9"]}), tok)   # no "é" in this vocabulary
+    cfg = lambda seed: GenerationConfig(max_new_tokens=30, seed=seed)
+    with Engine(model, tok, config=EngineConfig(n_slots=4)) as engine:
+        free = engine.submit(tok.encode("n"), cfg(0))
+        constrained = [engine.submit(tok.encode("n"), cfg(s), grammar=grammar) for s in range(5)]
+        stuck = engine.submit(tok.encode("n"), cfg(0), grammar=dead).result()
+        results = [h.result() for h in constrained]
+        free = free.result()
+    for r in results:
+        assert r.finish_reason == "stop"
+        assert 0 <= json.loads(r.text)["n"] <= 99
+    assert len(free.text) > 20                     # the unconstrained neighbour was not held to the grammar
+    assert (stuck.text, stuck.finish_reason) == ('"caf', "no_valid_token")
+
+
+def test_logit_bias_forces_and_bans_tokens():
+    model = model_for("llama")
+    greedy = GenerationConfig(max_new_tokens=6, temperature=0, stop_token_ids=[])
+    with Engine(model) as engine:
+        plain = engine.submit([4, 5], greedy).result().token_ids
+        forced = engine.submit([4, 5], greedy, logit_bias={17: 100.0}).result().token_ids
+        banned = engine.submit([4, 5], greedy, logit_bias={t: -100.0 for t in set(plain)}).result().token_ids
+        with pytest.raises(ValueError, match="logit_bias"):
+            engine.submit([4], greedy, logit_bias={40: 1.0})
+    assert forced == [17] * 6
+    assert not set(banned) & set(plain)
+
+
+def test_logprobs_equal_log_softmax_of_the_model_logits_at_each_position():
+    model = model_for("llama")
+    prompt = [4, 9, 12, 30, 7]
+    gen = GenerationConfig(max_new_tokens=6, temperature=0.8, seed=3, stop_token_ids=[])
+    with Engine(model) as engine:
+        r = engine.submit(prompt, gen, logprobs=3, prompt_logprobs=True).result()
+        streamed = [lp for d in engine.submit(prompt, gen, logprobs=0) for lp in (d.logprobs or [])]
+    ids = prompt + r.token_ids
+    with torch.no_grad():
+        want = torch.log_softmax(model(torch.tensor([ids])).logits[0].float(), -1)      # (T, V)
+    assert r.prompt_logprobs[0] is None and len(r.prompt_logprobs) == len(prompt)
+    scored = r.prompt_logprobs[1:] + r.logprobs
+    assert [s.token_id for s in scored] == ids[1:]
+    for pos, s in enumerate(scored):        # token ids[pos + 1], read at position pos
+        assert s.logprob == pytest.approx(want[pos, ids[pos + 1]].item(), abs=1e-4)
+        top = want[pos].topk(3)
+        assert [t for t, _ in s.top] == top.indices.tolist()
+        assert [v for _, v in s.top] == pytest.approx(top.values.tolist(), abs=1e-4)
+    assert [s.token_id for s in streamed] == r.token_ids and all(s.top == [] for s in streamed)

@@ -9,8 +9,13 @@ its last token. Each step of the engine's loop
        (prompts batched into one left-padded forward where the padding fits),
     3. decodes every running request together: ONE forward with one new
        token per row, rows at different lengths (the cache tracks each),
-    4. samples the next token of every row (batched, per-request settings),
+    4. samples the next token of every row (batched, per-request settings:
+       logit bias, a grammar's mask, penalties, temperature, top-k/p, seed),
     5. hands each request its new text; finished requests leave, freeing slots.
+
+A request whose prompt starts with blocks of tokens that an earlier request
+already prefilled copies their keys and values from the prefix cache
+(prefix_cache.py) and prefills only the rest.
 
 so a request joins or leaves the running batch between two decode steps
 (continuous batching, Yu et al. 2022, "Orca"), instead of waiting for the
@@ -38,7 +43,9 @@ from torch import Tensor
 
 from llmos.infer.batch_sampling import sample_batch
 from llmos.infer.detokenize import IncrementalDetokenizer, StopStrings
-from llmos.infer.request import Delta, Request, RequestHandle, deliver
+from llmos.infer.logprobs import apply_logit_bias, sequence_logprobs, token_logprobs
+from llmos.infer.prefix_cache import PrefixCache
+from llmos.infer.request import Delta, FinishReason, Request, RequestHandle, TokenLogprob, deliver
 from llmos.infer.sampling import GenerationConfig, make_generator
 
 log = logging.getLogger(__name__)
@@ -54,12 +61,18 @@ class EngineConfig:
     max_len: int | None = None      # tokens per slot; default the model's context
     prefill_tokens: int = 4096      # most tokens (padding included) in one prefill forward
     max_pending: int = 1024         # waiting requests beyond this are refused (EngineBusy)
+    prefix_cache_mb: float = 256.0  # memory for cached prefix keys/values; 0: no prefix cache
+    prefix_block: int = 16          # tokens per cached block
 
     def __post_init__(self) -> None:
         if self.n_slots < 1:
             raise ValueError(f"n_slots must be >= 1, got {self.n_slots}")
         if self.prefill_tokens < 1:
             raise ValueError(f"prefill_tokens must be >= 1, got {self.prefill_tokens}")
+        if self.prefix_cache_mb < 0:
+            raise ValueError(f"prefix_cache_mb must be >= 0 (0: off), got {self.prefix_cache_mb}")
+        if self.prefix_block < 1:
+            raise ValueError(f"prefix_block must be >= 1, got {self.prefix_block}")
 
 
 class Engine:
@@ -76,6 +89,8 @@ class Engine:
         eos = model.config.eos_token_id
         self.default_stop_ids = frozenset(stop_token_ids if stop_token_ids is not None
                                           else () if eos is None else (eos,))
+        self.prefix_cache = (PrefixCache(cfg.prefix_block, int(cfg.prefix_cache_mb * 2**20))
+                             if cfg.prefix_cache_mb > 0 else None)
         self._free = list(range(cfg.n_slots))        # a heap: the lowest free slot first
         self._pending: deque[tuple[Request, RequestHandle]] = deque()
         self._running: list[Request] = []
@@ -123,11 +138,18 @@ class Engine:
 
     # ------------------------------------------------------------------ submitting
     def submit(self, prompt_ids: list[int], gen: GenerationConfig | None = None, *,
-               frequency_penalty: float = 0.0, presence_penalty: float = 0.0,
-               loop: asyncio.AbstractEventLoop | None = None) -> RequestHandle:
+               frequency_penalty: float = 0.0, presence_penalty: float = 0.0, grammar=None,
+               logit_bias: dict[int, float] | None = None, logprobs: int | None = None,
+               prompt_logprobs: bool = False, loop: asyncio.AbstractEventLoop | None = None) -> RequestHandle:
         """Queue a request; returns its handle at once. Thread-safe. Requests
         submitted before `start()` wait for it (and are then prefilled together).
 
+        grammar: a CompiledGrammar (llmos.infer.grammar), or a GrammarState to start from:
+            only tokens it allows are sampled; the request ends ("stop") when the grammar is
+            complete, or ("no_valid_token") when it allows no token.
+        logit_bias: {token id: value} added to the logits before sampling.
+        logprobs: report each sampled token's logprob and this many top alternatives (0-20).
+        prompt_logprobs: report the prompt tokens' logprobs too (with `logprobs` alternatives).
         loop: deliver deltas to this event loop (for `async for`); see `asubmit`.
         Raises ValueError for a prompt the model cannot take, EngineBusy when the queue is full.
         """
@@ -135,17 +157,27 @@ class Engine:
         self._check_prompt(prompt_ids)
         if gen.stop and self.tokenizer is None:
             raise ValueError("stop strings need a tokenizer: pass one to Engine(model, tokenizer)")
+        vocab = self.model.config.vocab_size
+        bad = [t for t in (logit_bias or {}) if not (isinstance(t, int) and 0 <= t < vocab)]
+        if bad:
+            raise ValueError(f"logit_bias names token id {bad[0]!r}, outside the model's vocabulary of {vocab}")
+        if logprobs is not None and not 0 <= logprobs <= 20:
+            raise ValueError(f"logprobs must be between 0 and 20, got {logprobs}")
+        if grammar is not None and hasattr(grammar, "start"):
+            grammar = grammar.start()
         request = Request(
             prompt_ids=list(prompt_ids), gen=gen,
             stop_ids=frozenset(gen.stop_token_ids) if gen.stop_token_ids is not None else self.default_stop_ids,
             generator=make_generator(gen.seed, "cpu"),
             detokenizer=IncrementalDetokenizer(self.tokenizer) if self.tokenizer is not None else None,
-            stops=StopStrings(gen.stop), frequency_penalty=frequency_penalty, presence_penalty=presence_penalty)
+            stops=StopStrings(gen.stop), frequency_penalty=frequency_penalty, presence_penalty=presence_penalty,
+            grammar=grammar, logit_bias=dict(logit_bias) if logit_bias else None, logprobs=logprobs,
+            prompt_logprobs=prompt_logprobs)
         request.budget = min(gen.max_new_tokens, min(self.context, self.cache.max_len) - len(prompt_ids))
-        handle = RequestHandle(request, self, loop)
+        handle = RequestHandle(request, lambda: self.cancel(request), loop)
         if request.budget <= 0:
             request.finish_reason = "length"
-            handle._deliver(Delta("", [], "length"))
+            handle.push(Delta("", [], "length"))
             return handle
         with self._cond:
             if self._stopping:
@@ -172,7 +204,8 @@ class Engine:
             raise ValueError(f"the prompt has {len(prompt_ids)} tokens but the model's context is {limit}; "
                              "shorten the prompt")
 
-    def _cancel(self, request: Request) -> None:
+    def cancel(self, request: Request) -> None:
+        """Stop a request (thread-safe): a waiting one ends now, a running one before the next step."""
         with self._cond:
             request.cancelled = True
             for i, (r, handle) in enumerate(self._pending):
@@ -244,7 +277,12 @@ class Engine:
         rows = running + admitted
         if not rows:
             return
-        logits = torch.cat(logits) if len(logits) > 1 else logits[0]           # (B, V)
+        raw = torch.cat(logits) if len(logits) > 1 else logits[0]               # (B, V)
+        logits = apply_logit_bias(raw, [r.logit_bias for r in rows])
+        dead = [False] * len(rows)
+        if any(r.grammar is not None for r in rows):
+            from llmos.infer.grammar import constrain_logits   # needs llguidance: only when used
+            logits, dead = constrain_logits(logits, [r.grammar for r in rows])
         counts = None
         if any(r.frequency_penalty or r.presence_penalty for r in rows):
             counts = self._token_counts()[torch.tensor([r.slot for r in rows], device=self.device)]
@@ -252,8 +290,13 @@ class Engine:
         if self._counts is not None:
             self._counts.index_put_((torch.tensor([r.slot for r in rows], device=self.device), tokens),
                                     torch.ones_like(tokens, dtype=self._counts.dtype), accumulate=True)
-        for r, token in zip(rows, tokens.tolist()):
-            self._advance(r, token)
+        scored = token_logprobs(raw, tokens, [r.logprobs for r in rows])
+        for r, token, lp, no_token in zip(rows, tokens.tolist(), scored, dead):
+            if no_token:
+                r.grammar.mark_dead()
+                self._finish(r, "no_valid_token", text=r.stops.flush())
+            else:
+                self._advance(r, token, lp)
         self._running = [r for r in rows if r.finish_reason is None]
 
     def _decode(self, requests: list[Request]) -> Tensor:
@@ -270,7 +313,19 @@ class Engine:
     def _prefill(self, requests: list[Request]) -> Tensor:
         """Fill the admitted requests' slots with their prompts: last-position logits (k, V)."""
         logits = [None] * len(requests)
-        order = sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt_ids))
+        alone = []   # a cached prefix, or prompt logprobs: prefilled on their own
+        for i, r in enumerate(requests):
+            hit = None
+            if self.prefix_cache is not None and not r.prompt_logprobs:
+                hit = self.prefix_cache.lookup(r.prompt_ids)
+            if hit is not None and hit.n_tokens:
+                self.prefix_cache.load(hit, self.cache, r.slot)
+                r.cached_tokens = hit.n_tokens
+            if r.cached_tokens or r.prompt_logprobs:
+                alone.append(i)
+                logits[i] = self._prefill_alone(r)
+        order = sorted((i for i in range(len(requests)) if i not in alone),
+                       key=lambda i: -len(requests[i].prompt_ids))
         while order:
             group = [order.pop(0)]
             width = len(requests[group[0]].prompt_ids)
@@ -282,7 +337,23 @@ class Engine:
                     order.remove(i)
             for i, row in zip(group, self._prefill_group([requests[i] for i in group], width)):
                 logits[i] = row
+            if self.prefix_cache is not None:
+                for i in group:
+                    r = requests[i]
+                    self.prefix_cache.store(r.prompt_ids, self.cache, r.slot, width - len(r.prompt_ids))
         return torch.stack(logits)
+
+    def _prefill_alone(self, r: Request) -> Tensor:
+        """One prompt after its cached prefix (if any); with prompt logprobs, every position's
+        logits are kept to score the prompt. Returns the last position's logits (V,)."""
+        ids = torch.tensor([r.prompt_ids[r.cached_tokens:]], device=self.device)       # (1, T - cached)
+        slots = torch.tensor([r.slot], device=self.device)
+        out = self.model(ids, cache=self.cache, cache_slots=slots, last_only=not r.prompt_logprobs)
+        if r.prompt_logprobs:
+            r.prompt_lp = sequence_logprobs(out.logits[0], r.prompt_ids, r.logprobs or 0)
+        if self.prefix_cache is not None:
+            self.prefix_cache.store(r.prompt_ids, self.cache, r.slot, 0)
+        return out.logits[0, -1]
 
     def _prefill_group(self, requests: list[Request], width: int) -> Tensor:
         slots = torch.tensor([r.slot for r in requests], device=self.device)
@@ -299,34 +370,47 @@ class Engine:
                          cache_slots=slots, last_only=True)
         return out.logits[:, -1]
 
-    def _advance(self, r: Request, token: int) -> None:
+    def _advance(self, r: Request, token: int, logprob: TokenLogprob | None = None) -> None:
         """Take one sampled token: emit its text, or finish the request."""
         r.n_sampled += 1
-        if token in r.stop_ids:
+        g = r.grammar
+        if token in r.stop_ids or (g is not None and token == g.grammar.eos_id):
             self._finish(r, "stop", text=r.stops.flush(), token_ids=[token])
             return
+        if g is not None:
+            g.advance(token)
         r.tokens.append(token)
+        lps = None
+        if logprob is not None:
+            r.sampled_logprobs.append(logprob)
+            lps = [logprob]
         text = r.detokenizer.add(token) if r.detokenizer is not None else ""
         text, hit = r.stops.feed(text)
-        if hit:
-            self._finish(r, "stop", text=text, token_ids=[token])
+        if hit or (g is not None and g.is_finished):
+            self._finish(r, "stop", text=text if hit else text + r.stops.flush(), token_ids=[token], logprobs=lps)
         elif r.n_sampled >= r.budget:
-            self._finish(r, "length", text=text + r.stops.flush(), token_ids=[token])
+            self._finish(r, "length", text=text + r.stops.flush(), token_ids=[token], logprobs=lps)
         else:
-            self._outbox.append((self._handles[r.id], Delta(text, [token])))
+            self._outbox.append((self._handles[r.id], Delta(text, [token], logprobs=lps)))
 
-    def _finish(self, r: Request, reason: str, text: str = "", token_ids: list[int] | None = None,
-                error: str | None = None, handle: RequestHandle | None = None) -> None:
+    def _finish(self, r: Request, reason: FinishReason, text: str = "", token_ids: list[int] | None = None,
+                error: str | None = None, handle: RequestHandle | None = None,
+                logprobs: list[TokenLogprob] | None = None) -> None:
         r.finish_reason = reason
+        if r.slot >= 0 and self.prefix_cache is not None and reason in ("stop", "length"):
+            # keep the reply's blocks too: a chat's next prompt is this one plus the reply
+            fed = int(self.cache.lengths[r.slot])                 # tokens with keys stored (left padding too)
+            n_real = min(len(r.history), int(self.cache.valid[r.slot, :fed].sum()))
+            self.prefix_cache.store(r.history[:n_real], self.cache, r.slot, fed - n_real)
         if r.slot >= 0:
             self.cache.reset([r.slot])
             if self._counts is not None:
                 self._counts[r.slot] = 0
             heapq.heappush(self._free, r.slot)
             r.slot = -1
-        delta = Delta(text, token_ids or [], reason, error)
+        delta = Delta(text, token_ids or [], reason, error, logprobs)
         if handle is not None:      # not yet admitted: deliver now (this may be the caller's thread)
-            handle._deliver(delta)
+            handle.push(delta)
         elif (handle := self._handles.pop(r.id, None)) is not None:
             self._outbox.append((handle, delta))
 

@@ -12,8 +12,8 @@ else; the sampled token then advances the state:
         logits = logits.masked_fill(~state.allowed(), float("-inf"))   # (V,)
         token = sample(logits); state.advance(token)
 
-or let `llmos.infer.generate(..., grammar=grammar)` and the batched engine
-(`GenerationConfig(grammar=...)`) do exactly that.
+or let `llmos.infer.complete(model, ids, cfg, tokenizer, grammar=grammar)` and the
+batched engine (`engine.submit(ids, cfg, grammar=grammar)`) do exactly that.
 
 The engine is `llguidance` (Microsoft's Rust grammar engine behind Guidance,
 also used by vLLM and llama.cpp): it lexes JSON schemas and Lark grammars into

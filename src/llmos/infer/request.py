@@ -6,6 +6,9 @@ as they come (blocking iteration, or `async for` on an event loop) and may
 `cancel()` it at any time. Deltas cross threads through a queue: a plain
 `queue.SimpleQueue`, or an `asyncio.Queue` fed by `loop.call_soon_threadsafe`
 when the request was submitted from a running event loop.
+
+The handle knows nothing of the engine: it is given a cancel callback, and the
+engine hands it deltas with `push` (or `deliver`, for a whole step's deltas).
 """
 from __future__ import annotations
 
@@ -14,22 +17,30 @@ import itertools
 import queue
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, AsyncIterator, Iterator, Literal
+from typing import Any, AsyncIterator, Callable, Iterator, Literal
 
 import torch
 
 from llmos.infer.detokenize import IncrementalDetokenizer, StopStrings
 from llmos.infer.sampling import GenerationConfig
 
-if TYPE_CHECKING:
-    from llmos.infer.engine import Engine
-
-FinishReason = Literal["stop", "length", "cancelled", "error"]
+# stop: a stop token or string, or a grammar complete; length: the token budget or the context;
+# no_valid_token: the request's grammar allows no next token; cancelled: by the caller or a
+# stopping engine; error: the engine failed
+FinishReason = Literal["stop", "length", "no_valid_token", "cancelled", "error"]
 _ids = itertools.count()
 
 
 class RequestError(RuntimeError):
     """The engine failed while running this request (not the caller's fault)."""
+
+
+@dataclass
+class TokenLogprob:
+    """A token's log-probability under the model, and the most likely alternatives at its position."""
+    token_id: int
+    logprob: float
+    top: list[tuple[int, float]] = field(default_factory=list)   # (token id, logprob), most likely first
 
 
 @dataclass
@@ -39,6 +50,7 @@ class Delta:
     token_ids: list[int]                       # the token(s) sampled this step
     finish_reason: FinishReason | None = None  # set on the request's last delta
     error: str | None = None
+    logprobs: list[TokenLogprob] | None = None  # one per token of token_ids, when asked for
 
 
 @dataclass
@@ -49,6 +61,9 @@ class Result:
     finish_reason: FinishReason
     prompt_tokens: int
     completion_tokens: int        # every token the model sampled for this request
+    logprobs: list[TokenLogprob] | None = None          # per sampled token, when asked for
+    prompt_logprobs: list[TokenLogprob | None] | None = None   # per prompt token (None for the first)
+    cached_tokens: int = 0        # prompt tokens whose keys and values came from the prefix cache
 
 
 @dataclass(eq=False)
@@ -62,6 +77,10 @@ class Request:
     stops: StopStrings
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
+    grammar: Any = None           # a llmos.infer.grammar.GrammarState: only tokens it allows are sampled
+    logit_bias: dict[int, float] | None = None   # added to the logits before sampling
+    logprobs: int | None = None   # report each sampled token's logprob and this many alternatives
+    prompt_logprobs: bool = False  # report the prompt's logprobs too (needs a full prefill)
     id: int = field(default_factory=lambda: next(_ids))
     slot: int = -1                # KV cache row while running
     budget: int = 0               # most new tokens: max_new_tokens clipped to the context
@@ -69,6 +88,9 @@ class Request:
     n_sampled: int = 0
     cancelled: bool = False
     finish_reason: FinishReason | None = None
+    sampled_logprobs: list[TokenLogprob] = field(default_factory=list)
+    prompt_lp: list[TokenLogprob | None] | None = None
+    cached_tokens: int = 0
 
     @property
     def history(self) -> list[int]:
@@ -93,7 +115,7 @@ def deliver(items: list[tuple["RequestHandle", Delta]]) -> bool:
         if delta.finish_reason is not None:
             handle._done.set()
         if handle._loop is None:
-            handle._put(delta)
+            handle._queue.put_nowait(delta)
         else:
             by_loop.setdefault(handle._loop, []).append((handle, delta))
     ok = True
@@ -109,15 +131,20 @@ def deliver(items: list[tuple["RequestHandle", Delta]]) -> bool:
 
 def _put_all(batch: list[tuple["RequestHandle", Delta]]) -> None:
     for handle, delta in batch:
-        handle._put(delta)
+        handle._queue.put_nowait(delta)
 
 
 class RequestHandle:
-    """The caller's side of a request: its deltas as they arrive, `cancel()`, `result()`."""
+    """The caller's side of a request: its deltas as they arrive, `cancel()`, `result()`.
 
-    def __init__(self, request: Request, engine: "Engine", loop: asyncio.AbstractEventLoop | None = None):
+    on_cancel: called (once the caller cancels, if the request is not done) to stop the
+    request; whoever runs the request delivers its deltas with `push` or `deliver`.
+    """
+
+    def __init__(self, request: Request, on_cancel: Callable[[], None],
+                 loop: asyncio.AbstractEventLoop | None = None):
         self.request = request
-        self._engine = engine
+        self._on_cancel = on_cancel
         self._loop = loop
         self._queue: queue.SimpleQueue | asyncio.Queue = asyncio.Queue() if loop else queue.SimpleQueue()
         self._done = threading.Event()
@@ -137,16 +164,12 @@ class RequestHandle:
     def cancel(self) -> None:
         """Stop generating; the engine frees the request's cache slot before its next step."""
         if not self.done:
-            self._engine._cancel(self.request)
+            self._on_cancel()
 
-    # called by the engine thread ------------------------------------------
-    def _deliver(self, delta: Delta) -> bool:
+    # called by whoever runs the request (any thread) ----------------------
+    def push(self, delta: Delta) -> bool:
         """Hand one delta to the caller; False if the caller's event loop is gone."""
         return deliver([(self, delta)])
-
-    def _put(self, delta: Delta) -> None:
-        """Queue a delta (on the caller's event loop thread for async handles)."""
-        self._queue.put_nowait(delta)
 
     # called by the caller -------------------------------------------------
     def __iter__(self) -> Iterator[Delta]:
@@ -189,4 +212,6 @@ class RequestHandle:
             raise RequestError(last.error or "the engine failed")
         r = self.request
         return Result("".join(d.text for d in deltas), list(r.tokens), last.finish_reason,
-                      len(r.prompt_ids), r.n_sampled)
+                      len(r.prompt_ids), r.n_sampled,
+                      logprobs=list(r.sampled_logprobs) if r.logprobs is not None else None,
+                      prompt_logprobs=r.prompt_lp, cached_tokens=r.cached_tokens)
