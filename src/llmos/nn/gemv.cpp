@@ -1,0 +1,131 @@
+// Matrix-vector products that read low-precision weights at memory speed (AVX2 + FMA).
+//
+//   y[m, n] = s[n] * sum_k q[n, k] x[m, k]      q int8 (N, K), s fp32 (N,)
+//   y[m, n] =        sum_k w[n, k] x[m, k]      w bf16 (N, K)
+//
+// x is fp32 (M, K) with M small (one token per sequence when decoding). Each
+// weight row is read once and widened to fp32 in registers, then used for all
+// M rows of x, so the weights cross the memory bus once per call. Rows of the
+// weight are shared out among threads by at::parallel_for.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+#include <immintrin.h>
+
+namespace {
+
+constexpr int kMaxM = 16;
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// 8 weights starting at p, widened to fp32
+inline __m256 load8(const int8_t* p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+inline __m256 load8(const at::BFloat16* p) {   // bf16 is the top half of an fp32: shift it back up
+  __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+inline float widen(int8_t v) { return static_cast<float>(v); }
+inline float widen(at::BFloat16 v) { return static_cast<float>(v); }
+
+// out[m] = sum_k row[k] x[m * K + k] for R rows of x at once (R <= 4: accumulators stay in registers)
+template <typename W, int R>
+inline void dot_rows(const W* row, const float* x, int64_t K, float* out) {
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= K; k += 8) {
+    const __m256 wv = load8(row + k);
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + r * K + k), acc[r]);
+  }
+  for (int r = 0; r < R; ++r) {
+    float a = hsum(acc[r]);
+    for (int64_t j = k; j < K; ++j) a += widen(row[j]) * x[r * K + j];
+    out[r] = a;
+  }
+}
+
+// one row of x: four accumulators hide the FMA latency
+template <typename W>
+inline float dot_one(const W* row, const float* x, int64_t K) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm256_fmadd_ps(load8(row + k), _mm256_loadu_ps(x + k), a0);
+    a1 = _mm256_fmadd_ps(load8(row + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+    a2 = _mm256_fmadd_ps(load8(row + k + 16), _mm256_loadu_ps(x + k + 16), a2);
+    a3 = _mm256_fmadd_ps(load8(row + k + 24), _mm256_loadu_ps(x + k + 24), a3);
+  }
+  for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(load8(row + k), _mm256_loadu_ps(x + k), a0);
+  float acc = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; k < K; ++k) acc += widen(row[k]) * x[k];
+  return acc;
+}
+
+template <typename W>
+void gemv_rows(const float* x, const W* w, const float* s, float* y, int64_t M, int64_t K, int64_t N,
+               int64_t n0, int64_t n1) {
+  float out[kMaxM];
+  for (int64_t n = n0; n < n1; ++n) {
+    const W* row = w + n * K;           // read from memory once; the later groups of x find it in L1
+    if (M == 1) {
+      out[0] = dot_one(row, x, K);
+    } else {
+      for (int64_t m = 0; m < M; m += 4) {
+        switch (std::min<int64_t>(4, M - m)) {
+          case 1: out[m] = dot_one(row, x + m * K, K); break;
+          case 2: dot_rows<W, 2>(row, x + m * K, K, out + m); break;
+          case 3: dot_rows<W, 3>(row, x + m * K, K, out + m); break;
+          default: dot_rows<W, 4>(row, x + m * K, K, out + m); break;
+        }
+      }
+    }
+    const float scale = s ? s[n] : 1.0f;
+    for (int64_t m = 0; m < M; ++m) y[m * N + n] = out[m] * scale;
+  }
+}
+
+template <typename W>
+at::Tensor gemv(const at::Tensor& x, const at::Tensor& w, const float* s) {
+  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == at::kFloat && x.is_contiguous(), "x must be contiguous fp32 (M, K)");
+  TORCH_CHECK(w.dim() == 2 && w.is_contiguous() && w.size(1) == x.size(1), "w must be contiguous (N, K)");
+  TORCH_CHECK(x.size(0) <= kMaxM, "at most 16 rows of x");
+  const int64_t M = x.size(0), K = x.size(1), N = w.size(0);
+  at::Tensor y = at::empty({M, N}, x.options());
+  const float* xp = x.data_ptr<float>();
+  const W* wp = reinterpret_cast<const W*>(w.data_ptr());
+  float* yp = y.data_ptr<float>();
+  // grain: at least 64 KiB of weights per task, so small layers do not pay for threads they cannot use
+  const int64_t grain = std::max<int64_t>(1, 65536 / (K * static_cast<int64_t>(sizeof(W))));
+  at::parallel_for(0, N, grain, [&](int64_t n0, int64_t n1) { gemv_rows<W>(xp, wp, s, yp, M, K, N, n0, n1); });
+  return y;
+}
+
+at::Tensor int8_gemv(const at::Tensor& x, const at::Tensor& q, const at::Tensor& s) {
+  TORCH_CHECK(q.scalar_type() == at::kChar, "q must be int8");
+  TORCH_CHECK(s.scalar_type() == at::kFloat && s.is_contiguous() && s.numel() == q.size(0), "s must be fp32 (N,)");
+  return gemv<int8_t>(x, q, s.data_ptr<float>());
+}
+
+at::Tensor bf16_gemv(const at::Tensor& x, const at::Tensor& w) {
+  TORCH_CHECK(w.scalar_type() == at::kBFloat16, "w must be bf16");
+  return gemv<at::BFloat16>(x, w, nullptr);
+}
+
+}  // namespace
+
+TORCH_LIBRARY(llmos_gemv, m) {
+  m.def("int8(Tensor x, Tensor q, Tensor s) -> Tensor");
+  m.def("bf16(Tensor x, Tensor w) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(llmos_gemv, CPU, m) {
+  m.impl("int8", &int8_gemv);
+  m.impl("bf16", &bf16_gemv);
+}

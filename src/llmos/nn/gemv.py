@@ -1,0 +1,54 @@
+"""Fast matrix-vector products for int8 and bf16 weights on the CPU (the kernel is `gemv.cpp`).
+
+    int8(x, q, s):  y = (x q^T) * s      x (M, K) fp32, q (N, K) int8, s (N,) fp32, M <= 16
+    bf16(x, w):     y = x w^T            w (N, K) bf16
+
+The C++ source is compiled with torch's extension builder the first time it is
+needed (about a minute; the build is cached under TORCH_EXTENSIONS_DIR, by
+default ~/.cache/torch_extensions). It needs a C++ compiler, ninja and an AVX2
+CPU. `available()` is False when any of those is missing, or when
+LLMOS_NO_GEMV=1 is set, and the quantized layers then use torch's own
+operators: correct, but slower (see `quantize.py`).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+_SOURCE = Path(__file__).with_name("gemv.cpp")
+_state: dict[str, object] = {}
+
+
+def available() -> bool:
+    """Whether the compiled kernel can be used (building it on first call)."""
+    if "ok" not in _state:
+        _state["ok"] = _build()
+    return bool(_state["ok"])
+
+
+def _build() -> bool:
+    if os.environ.get("LLMOS_NO_GEMV") == "1":
+        return False
+    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
+        return False
+    try:
+        from torch.utils.cpp_extension import load
+        load(name="llmos_gemv", sources=[str(_SOURCE)], extra_cflags=["-O3", "-mavx2", "-mfma"],
+             is_python_module=False, verbose=False)
+        return True
+    except Exception as e:      # no compiler, no ninja: fall back, and say so once
+        warnings.warn(f"llmos: the int8/bf16 matrix-vector kernel could not be built ({e}); "
+                      "quantized layers use slower torch operators", stacklevel=3)
+        return False
+
+
+def int8(x: Tensor, q: Tensor, s: Tensor) -> Tensor:
+    return torch.ops.llmos_gemv.int8(x, q, s)
+
+
+def bf16(x: Tensor, w: Tensor) -> Tensor:
+    return torch.ops.llmos_gemv.bf16(x, w)
