@@ -23,6 +23,7 @@ from llmos.agent.parsing import ActionParseError, parse_reply
 from llmos.agent.prompting import build_messages, describe_action, retry_messages
 from llmos.agent.session import Pending, Session
 from llmos.agent.vault import SecretError
+from llmos.agent.memory.actions import MEMORY_ACTIONS, applied_note, perform_memory
 from llmos.agent.views import (Action, AskUserAction, BackAction, ClickAction, Decision,
                                DoneAction, ExtractAction, HistoryItem, ModelRequest,
                                NavigateAction, Observation, PolicyVerdict, RunCodeAction,
@@ -265,12 +266,14 @@ class AgentLoop:
                 message = f"{e}; the page will be observed afresh: choose from the new listing"
             except (BrowserError, SecretError) as e:
                 message = f"error: {e}"
+        if s.memory is not None and status is StepStatus.CONTINUE and not message.startswith("error:"):
+            message += applied_note(s.memory, action, snap.observation)  # "applied preference #2: ..."
         outcome = s.vault.scrub(message)
         s.history.append(HistoryItem(step=s.steps, action=action, outcome=outcome[:300],
                                      url=s.vault.scrub(snap.observation.url)))
         pending = None
         if status is StepStatus.ASK_USER:
-            s.pending = Pending(question=action.question)
+            s.pending = Pending(question=getattr(action, "question", None) or message)
         return self._result(s, status, message, action, verdict, pending)
 
     def _perform(self, s: Session, action: Action, snap: Snapshot) -> tuple[StepStatus, str]:
@@ -302,6 +305,8 @@ class AgentLoop:
             return StepStatus.ASK_USER, action.question
         if isinstance(action, RunCodeAction):
             return StepStatus.CONTINUE, _run_code(action)
+        if isinstance(action, MEMORY_ACTIONS):
+            return perform_memory(s, action)
         raise BrowserError(f"unknown action {action!r}")
 
 

@@ -32,12 +32,13 @@ def describe_action(action: Action | None) -> str:
 
 def build_messages(context: StepContext) -> list[ChatMessage]:
     env = _env()
-    system = env.get_template("system.jinja").render(secret_names=context.secret_names)
+    system = env.get_template("system.jinja").render(secret_names=context.secret_names,
+                                                     memory=bool(context.memory))
     history = [{"step": h.step, "action_text": describe_action(h.action), "outcome": h.outcome}
                for h in context.history[-MAX_HISTORY:]]
     user = env.get_template("step.jinja").render(
         task=context.task, history=history, notes=context.notes, step=context.step,
-        obs=context.observation)
+        obs=context.observation, memory=context.memory)
     return [ChatMessage(role="system", content=system.strip()),
             ChatMessage(role="user", content=user.strip())]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from llmos.agent.backends import ModelBackend
 from llmos.agent.browser import Snapshot, Tab
@@ -54,6 +55,8 @@ class Session:
     last_result: StepResult | None = None
     denials: int = 0
     backend: ModelBackend | None = None   # this session's model, if not the agent's
+    memory: Any = None                    # the person's long-term memory (agent.memory.Memory), if on
+    tools: dict[str, Any] = field(default_factory=dict)  # mounted MCP tools by name (agent.mcp.mount)
 
     @property
     def finished(self) -> bool:

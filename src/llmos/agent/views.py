@@ -90,14 +90,53 @@ class RunCodeAction(_ActionBase):
     language: Literal["python"] = "python"
 
 
+class ToolAction(_ActionBase):
+    """Call a mounted tool (an external MCP server's, see `llmos.agent.mcp.mount`) by its mounted name."""
+
+    type: Literal["tool"] = "tool"
+    name: str = Field(..., pattern=r"^[\w-]+\.[\w.-]+$", description="<mount>.<tool>")
+    arguments: dict[str, Any] = {}
+
+
+class MemorySearchAction(_ActionBase):
+    """Search the person's long-term memory (facts, preferences, past sessions) by words and meaning."""
+
+    type: Literal["memory_search"] = "memory_search"
+    query: str = Field(..., min_length=1)
+    kind: Literal["any", "fact", "preference", "session", "message", "step", "outcome"] = "any"
+    k: int = Field(5, ge=1, le=20)
+
+
+class MemorySaveAction(_ActionBase):
+    """Keep a fact or preference; a new value `about` a topic (seat, diet, home_city...) supersedes the old."""
+
+    type: Literal["memory_save"] = "memory_save"
+    text: str = Field(..., min_length=1)
+    about: str = Field("", description="the memory's key: one value per key stays current")
+    value: str = ""
+    kind: Literal["fact", "preference"] = "fact"
+    confidence: float = Field(1.0, ge=0, le=1, description="below 0.8 the person is asked first")
+
+
+class MemoryUpdateAction(_ActionBase):
+    """Correct memory #id; the old version is kept as its history."""
+
+    type: Literal["memory_update"] = "memory_update"
+    id: int = Field(..., ge=1)
+    text: str = ""
+    value: str = ""
+
+
 Action = Annotated[
     Union[ClickAction, TypeAction, SelectAction, ScrollAction, NavigateAction, BackAction,
-          ExtractAction, DoneAction, AskUserAction, RunCodeAction],
+          ExtractAction, DoneAction, AskUserAction, RunCodeAction, MemorySearchAction,
+          MemorySaveAction, MemoryUpdateAction, ToolAction],
     Field(discriminator="type"),
 ]
 ACTION_ADAPTER: TypeAdapter[Any] = TypeAdapter(Action)
 ACTION_TYPES = ("click", "type", "select", "scroll", "navigate", "back", "extract", "done",
-                "ask_user", "run_code")
+                "ask_user", "run_code", "memory_search", "memory_save", "memory_update",
+                "tool")
 
 
 def parse_action(data: dict[str, Any] | str) -> Action:
@@ -159,6 +198,7 @@ class ActionClass(str, Enum):
     PURCHASE = "purchase"
     LOGIN = "login"
     RUN_CODE = "run_code"
+    TOOL = "tool"                 # a mounted MCP tool; each is ruled on by name in PolicyConfig.tools
 
 
 class Decision(str, Enum):
@@ -194,6 +234,7 @@ class PolicyConfig(_Strict):
     domains: dict[str, dict[ActionClass, Decision]] = {}
     allowed_domains: list[str] | None = None
     off_allowlist: Decision = Decision.DENY
+    tools: dict[str, Decision] = {}   # mounted tool name -> decision; a tool left out is asked about
 
     @field_validator("rules")
     @classmethod
@@ -250,6 +291,8 @@ class SessionOptions(_Strict):
     max_steps: int = Field(30, ge=1)
     max_seconds: float = Field(600.0, gt=0)
     screenshots: bool = False
+    person: str = Field("me", pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                        description="whose long-term memory the session reads and writes")
 
 
 class SessionInfo(_Strict):
@@ -288,6 +331,7 @@ class StepContext(_Strict):
     history: list[HistoryItem] = []
     notes: list[str] = []                  # extracted text, the person's replies, nudges
     secret_names: list[str] = []
+    memory: str = ""                       # core blocks, preferences and recalled memories (if on)
 
 
 class ModelRequest(_Strict):
