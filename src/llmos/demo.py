@@ -26,7 +26,8 @@ from llmos.config import override
 from llmos.nn import CausalLM
 from llmos.train.metrics import bits
 from llmos.train.presets import preset
-from llmos.train.pretrain import RUN_CONFIG, load_run_config, pretrain
+from llmos.train.pretrain import pretrain
+from llmos.train.run_folder import RUN_CONFIG, load_run_config
 
 PROMPTS = ["", "", "The ", "This module "]
 

@@ -8,7 +8,8 @@ from llmos.config import ConfigError
 from llmos.hub import load_pretrained
 from llmos.train.checkpoint import CheckpointFileError, list_checkpoints, load_checkpoint
 from llmos.train.metrics import read_metrics
-from llmos.train.pretrain import load_run_config, pretrain
+from llmos.train.pretrain import pretrain
+from llmos.train.run_folder import load_run_config
 
 from .conftest import tiny_config
 

@@ -10,7 +10,8 @@ from llmos.config import ConfigError, override
 from llmos.train.checkpoint import list_checkpoints
 from llmos.train.metrics import bits
 from llmos.train.presets import PRESETS, preset as get_preset
-from llmos.train.pretrain import RUN_CONFIG, load_run_config, pretrain
+from llmos.train.pretrain import pretrain
+from llmos.train.run_folder import CHECKPOINTS, RUN_CONFIG, has_final_model, is_run, load_run_config
 
 
 def train(preset: str, run_dir: Path | None = None, resume: bool = True,
@@ -45,7 +46,7 @@ def train(preset: str, run_dir: Path | None = None, resume: bool = True,
         progress: show the progress bar.
         overrides: settings such as model.n_layers=6 train.lr=3e-4 data.corpus=PATH.
     """
-    if (Path(preset) / RUN_CONFIG).exists():
+    if is_run(preset):
         run_dir = Path(run_dir or preset)
         cfg = load_run_config(preset)
     elif preset in PRESETS:
@@ -55,7 +56,7 @@ def train(preset: str, run_dir: Path | None = None, resume: bool = True,
         raise ConfigError(f"{preset!r} is neither a preset ({', '.join(sorted(PRESETS))}) nor a run folder "
                           f"holding {RUN_CONFIG}")
     cfg = override(cfg, overrides)
-    if not resume and resume_from is None and list_checkpoints(run_dir / "checkpoints"):
+    if not resume and resume_from is None and list_checkpoints(run_dir / CHECKPOINTS):
         raise ConfigError(f"{run_dir} already holds checkpoints; resume it, or pass a new --run-dir")
     console = Console(soft_wrap=True)
     result = pretrain(cfg, run_dir, resume=resume, resume_from=resume_from, console=console,
@@ -64,7 +65,7 @@ def train(preset: str, run_dir: Path | None = None, resume: bool = True,
         h = result.unigram_entropy
         console.print(f"val loss {result.val_loss:.4f} nats/token ({bits(result.val_loss):.3f} bits); "
                       f"unigram entropy of the corpus {h:.4f} nats/token ({bits(h):.3f} bits)")
-    if (run_dir / "model" / "config.json").exists():
+    if has_final_model(run_dir):
         console.print(f"model saved to {run_dir / 'model'}; sample it with: llmos generate {run_dir}")
     return 0
 

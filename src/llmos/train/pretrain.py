@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
-from llmos.config import ConfigError, from_dict, save_config, to_dict
+from llmos.config import ConfigError, save_config, to_dict
 from llmos.nn import CausalLM
 from llmos.nn.config import ModelConfig
 from llmos.text.shards import TokenShards
@@ -48,10 +48,8 @@ from llmos.train.optim import make_adamw
 from llmos.train.plots import plot_loss
 from llmos.train.prepare import PreparedData, load_prepared, prepare_data
 from llmos.train.progress import TrainProgress
+from llmos.train.run_folder import CHECKPOINTS, METRICS, MODEL, RUN_CONFIG
 from llmos.train.schedule import warmup_cosine
-
-# The run's own settings; `config.json` is left to the HF model folder at RUN/model/.
-RUN_CONFIG = "train_config.json"
 
 
 @dataclass
@@ -133,8 +131,8 @@ class Pretrainer:
                                           t.seed, t.grad_accum, self.dist.world, self.dist.rank)
         self.val_batches = BatchSampler(TokenShards(self.data.folder, "val"), cfg.seq_len, t.batch_size,
                                         t.seed, 1, self.dist.world, self.dist.rank)
-        self.ckpt_dir = self.run_dir / "checkpoints"
-        self.metrics = MetricsLog(self.run_dir / "metrics.jsonl", enabled=self.dist.main)
+        self.ckpt_dir = self.run_dir / CHECKPOINTS
+        self.metrics = MetricsLog(self.run_dir / METRICS, enabled=self.dist.main)
         self.step, self.tokens_seen, self.elapsed_before = 0, 0, 0.0
 
     # ------------------------------------------------------------------ set-up
@@ -337,7 +335,7 @@ class Pretrainer:
             if self.dist.main:
                 model.load_state_dict(sd)
         if self.dist.main:
-            save_pretrained(model, self.run_dir / "model", tokenizer=self.data.tokenizer)
+            save_pretrained(model, self.run_dir / MODEL, tokenizer=self.data.tokenizer)
             plot_loss(self.run_dir / "metrics.jsonl", self.run_dir / "loss.png",
                       title=f"{self.cfg.preset or 'run'}: {self.run_dir.name}",
                       baseline=self.data.meta.unigram_entropy)
@@ -360,15 +358,3 @@ def pretrain(cfg: PretrainConfig, run_dir: str | Path, *, resume: bool = True,
         return trainer.run(stop_at=stop_at)
     finally:
         trainer.close()
-
-
-def load_run_config(run_dir: str | Path) -> PretrainConfig:
-    """The configuration a run folder was started with."""
-    import json
-    path = Path(run_dir) / RUN_CONFIG
-    if not path.exists():
-        raise ConfigError(f"{run_dir} has no {RUN_CONFIG}; is it a training run folder?")
-    try:
-        return from_dict(PretrainConfig, json.loads(path.read_text(encoding="utf-8")))
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path} is not valid JSON ({e}); the file is corrupt") from None

@@ -110,3 +110,34 @@ def test_an_aligned_run_serves_through_llmos_generate_and_llmos_serve(tmp_path, 
         with OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=60) as client:
             out = client.completions.create(model="aligned", prompt="ab", max_tokens=6, temperature=0)
     assert out.choices[0].text == greedy
+
+
+@pytest.mark.parametrize("verb", ["sft", "reward", "dpo", "ppo"])
+def test_each_verbs_help_lists_every_setting_of_its_config(verb, capsys):
+    import dataclasses
+    import re
+
+    from llmos.train.align.cli import DPOConfig, PPOConfig, RewardConfig, SFTConfig
+    cls = {"sft": SFTConfig, "reward": RewardConfig, "dpo": DPOConfig, "ppo": PPOConfig}[verb]
+    with pytest.raises(SystemExit):
+        main([verb, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    listed = re.search(r"Settings: (.*?)\.( |$)", text).group(1)
+    names = re.findall(r"[a-z_]+(?= \(|,|;|$)", listed)
+    assert sorted(names) == sorted(f.name for f in dataclasses.fields(cls))
+
+
+def test_a_setting_added_to_a_config_shows_in_the_generated_list():
+    import dataclasses
+    from typing import Literal
+
+    from llmos.train.align.cli import settings_help
+    from llmos.train.align.loop import AlignConfig
+
+    @dataclasses.dataclass
+    class NewConfig(AlignConfig):
+        tau: float = 0.5
+        mode: Literal["fast", "slow"] = "fast"
+
+    text = " ".join(settings_help(NewConfig).split())
+    assert text.startswith("Settings: tau, mode (fast|slow); steps, batch_size, lr,")

@@ -30,8 +30,8 @@ from llmos.config import ConfigError, require, require_at_least, require_choice,
 from llmos.train import checkpoint as ckpt
 from llmos.train.metrics import MetricsLog, read_metrics
 from llmos.train.optim import param_groups
-from llmos.train.pretrain import RUN_CONFIG
 from llmos.train.progress import TrainProgress
+from llmos.train.run_folder import CHECKPOINTS, METRICS, MODEL, RUN_CONFIG, has_final_model
 from llmos.train.schedule import warmup_cosine
 
 
@@ -106,21 +106,21 @@ class Run:
         self.optimizer = torch.optim.AdamW(param_groups(self.modules, cfg.weight_decay), lr=cfg.lr)
         self.params = [p for group in self.optimizer.param_groups for p in group["params"]]
         self.metrics = MetricsLog(self.metrics_path)
-        self.ckpt_dir = self.dir / "checkpoints"
+        self.ckpt_dir = self.dir / CHECKPOINTS
         self.step = 0
         if ckpt.list_checkpoints(self.ckpt_dir):
             if not resume:
                 raise ConfigError(f"{self.dir} already holds a {title} run; pass --resume to continue it "
                                   "or choose a new output folder")
             self._load()
-        elif (self.dir / "model" / "config.json").exists():
+        elif has_final_model(self.dir):
             raise ConfigError(f"{self.dir} already holds a finished model; choose a new output folder")
         self.dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, self.dir / RUN_CONFIG)
 
     @property
     def metrics_path(self) -> Path:
-        return self.dir / "metrics.jsonl"
+        return self.dir / METRICS
 
     # ------------------------------------------------------------------ checkpoints
     def _signature(self) -> dict:
@@ -190,7 +190,7 @@ class Run:
     def finish(self, model: nn.Module, tokenizer) -> Path:
         """Write the final model as an HF folder at RUN/model."""
         from llmos.hub import save_pretrained
-        return save_pretrained(model, self.dir / "model", tokenizer=tokenizer)
+        return save_pretrained(model, self.dir / MODEL, tokenizer=tokenizer)
 
     def plot(self) -> Path | None:
         return plot_metrics(read_metrics(self.metrics_path), self.dir / "metrics.png",
