@@ -37,7 +37,7 @@ def _agent_config(trace_dir: Path, overrides: list[str]):
 
 def serve(base_url: str = "http://127.0.0.1:8000/v1", model: str = "auto", api_key: str | None = None,
           host: str = "127.0.0.1", port: int = 8765, trace_dir: Path = Path("runs/agent"),
-          overrides: list[str] | None = None) -> int:
+          overrides: list[str] | None = None, a2a: bool = False) -> int:
     """Serve the agent's Action API over HTTP (sessions that work a real browser).
 
     Routes: POST /v1/sessions, GET /v1/sessions[/ID], POST /v1/sessions/ID/step,
@@ -52,6 +52,8 @@ def serve(base_url: str = "http://127.0.0.1:8000/v1", model: str = "auto", api_k
         port: TCP port.
         trace_dir: where each session's trace folder goes.
         overrides: agent settings, e.g. idle_timeout_s=600 browser.max_elements=100 loop.max_parse_retries=1.
+        a2a: also speak A2A: the Agent Card at /.well-known/agent-card.json, JSON-RPC at /a2a
+            (SendMessage, SendStreamingMessage, GetTask, CancelTask), so other agents can hire this one.
     """
     import uvicorn
 
@@ -68,7 +70,8 @@ def serve(base_url: str = "http://127.0.0.1:8000/v1", model: str = "auto", api_k
     print(f"llmos agent: http://{host}:{port}/v1/sessions  (model {backend.model} at {base_url})",
           file=sys.stderr)
     try:
-        uvicorn.run(create_app(agent), host=host, port=port, log_level="warning")
+        a2a_url = f"http://{host}:{port}" if a2a else None
+        uvicorn.run(create_app(agent, a2a=a2a_url), host=host, port=port, log_level="warning")
     finally:
         agent.shutdown()
     return 0

@@ -28,7 +28,7 @@ from llmos.agent.views import (Action, AskUserAction, BackAction, ClickAction, D
                                DoneAction, ExtractAction, HistoryItem, ModelRequest,
                                NavigateAction, Observation, PolicyVerdict, RunCodeAction,
                                ScrollAction, SelectAction, StepContext, StepResult, StepStatus,
-                               TypeAction, UserCommand)
+                               ToolAction, TypeAction, UserCommand)
 from llmos.config import require_at_least
 
 MAX_EXTRACT_NOTE = 1500
@@ -307,6 +307,8 @@ class AgentLoop:
             return StepStatus.CONTINUE, _run_code(action)
         if isinstance(action, MEMORY_ACTIONS):
             return perform_memory(s, action)
+        if isinstance(action, ToolAction):
+            return StepStatus.CONTINUE, _call_tool(s, action)
         raise BrowserError(f"unknown action {action!r}")
 
 
@@ -327,6 +329,17 @@ def _describe(action: Action, snap: Snapshot) -> str:
     el = snap.observation.element(getattr(action, "element", -1))
     target = f" on {el.role} {el.label!r}" if el is not None else ""
     return describe_action(action) + target
+
+
+def _call_tool(s: Session, action: ToolAction) -> str:
+    """A mounted MCP tool's result is the step's message; its failures are the model's to read."""
+    tool = s.tools.get(action.name)
+    if tool is None:
+        raise BrowserError(f"no mounted tool {action.name!r}; mounted: {', '.join(sorted(s.tools)) or 'none'}")
+    try:
+        return s.vault.scrub(tool.call(action.arguments))
+    except Exception as e:  # a bad argument, a server error: told to the model, never a crash
+        raise BrowserError(str(e)) from None
 
 
 def _run_code(action: RunCodeAction) -> str:

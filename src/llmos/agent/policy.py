@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlparse
 from llmos.agent.browser import ElementSafety
 from llmos.agent.views import (ActionClass, BackAction, ClickAction, Decision, Element,
                                NavigateAction, Observation, PolicyConfig, PolicyVerdict,
-                               RunCodeAction, SelectAction, TypeAction)
+                               RunCodeAction, SelectAction, ToolAction, TypeAction)
 
 _words = lambda *ws: re.compile(r"\b(" + "|".join(ws) + r")\b", re.I)  # noqa: E731
 PURCHASE_WORDS = _words(
@@ -150,6 +150,10 @@ class Policy:
 
     def check(self, action, observation: Observation, safety: dict[int, ElementSafety]
               ) -> PolicyVerdict:
+        if isinstance(action, ToolAction):  # each mounted tool is its own class, asked by default
+            decision = self.config.tools.get(action.name, Decision.ASK)
+            return PolicyVerdict(action_class=ActionClass.TOOL, decision=decision,
+                                 reason=f"tool {action.name} is '{decision.value}'")
         cls, target = classify(action, observation, safety)
         decision = self._rule(cls, target)
         reason = f"{cls.value} is '{decision.value}'"

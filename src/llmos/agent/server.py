@@ -46,10 +46,17 @@ def _error(status: int, message: str, kind: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"message": message, "type": kind}})
 
 
-def create_app(agent: Agent, sweep_every_s: float | None = 30.0) -> FastAPI:
-    """A FastAPI app over `agent`; a daemon thread expires idle sessions every `sweep_every_s`."""
+def create_app(agent: Agent, sweep_every_s: float | None = 30.0, a2a: str | None = None) -> FastAPI:
+    """A FastAPI app over `agent`; a daemon thread expires idle sessions every `sweep_every_s`.
+
+    `a2a` (the server's public base URL) also serves the agent over A2A: its Agent Card at
+    /.well-known/agent-card.json and JSON-RPC at /a2a (see `llmos.agent.a2a.server`).
+    """
     app = FastAPI(title="llmos agent", version="1")
     app.state.agent = agent
+    if a2a:
+        from llmos.agent.a2a.server import mount_a2a
+        mount_a2a(app, agent, a2a)
 
     if sweep_every_s:
         stop = threading.Event()

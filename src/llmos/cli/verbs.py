@@ -28,4 +28,7 @@ VERBS: Table = {
         "trace": "llmos.agent.cli:trace",
         "bench": "llmos.agent.cli:bench",
     },
+    "mcp": {
+        "serve": "llmos.agent.mcp.cli:serve",
+    },
 }
