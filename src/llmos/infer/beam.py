@@ -24,6 +24,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from llmos.nn.eval_mode import eval_mode
+
 
 @torch.no_grad()
 def beam_search(model, src: Tensor, src_padding_mask: Tensor | None = None, beam_size: int = 4,
@@ -36,21 +38,19 @@ def beam_search(model, src: Tensor, src_padding_mask: Tensor | None = None, beam
     if beam_size < 1:
         raise ValueError(f"beam_size must be >= 1, got {beam_size}")
     cfg = model.config
-    was_training = model.training
-    model.eval()
-    b, k = src.shape[0], beam_size
-    n = cfg.max_len - 1 if max_new_tokens is None else max_new_tokens
-    memory = model.encode(src, src_padding_mask)                                   # (B, S, C)
-    memory = memory.repeat_interleave(k, dim=0)                                    # (B*K, S, C)
-    mask = None if src_padding_mask is None else src_padding_mask.repeat_interleave(k, dim=0)
-    state = model.new_state(memory, mask, n + 1)
-    tokens = torch.full((b * k, 1), cfg.bos_id, dtype=torch.long, device=src.device)
-    scores = torch.full((b, k), float("-inf"), device=src.device)
-    scores[:, 0] = 0.0                                  # all beams start equal: expand only the first
-    history = torch.zeros((b * k, 0), dtype=torch.long, device=src.device)        # (B*K, t)
-    finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(b)]
-    done = [False] * b
-    try:
+    with eval_mode(model):
+        b, k = src.shape[0], beam_size
+        n = cfg.max_len - 1 if max_new_tokens is None else max_new_tokens
+        memory = model.encode(src, src_padding_mask)                                   # (B, S, C)
+        memory = memory.repeat_interleave(k, dim=0)                                    # (B*K, S, C)
+        mask = None if src_padding_mask is None else src_padding_mask.repeat_interleave(k, dim=0)
+        state = model.new_state(memory, mask, n + 1)
+        tokens = torch.full((b * k, 1), cfg.bos_id, dtype=torch.long, device=src.device)
+        scores = torch.full((b, k), float("-inf"), device=src.device)
+        scores[:, 0] = 0.0                                  # all beams start equal: expand only the first
+        history = torch.zeros((b * k, 0), dtype=torch.long, device=src.device)        # (B*K, t)
+        finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(b)]
+        done = [False] * b
         for t in range(n):
             logp = model.decode_step(tokens, state)[:, -1].float().log_softmax(-1)    # (B*K, V)
             v = logp.shape[-1]
@@ -93,5 +93,3 @@ def beam_search(model, src: Tensor, src_padding_mask: Tensor | None = None, beam
             else:                                        # nothing ended within the budget
                 out.append(history[i * k + int(scores[i].argmax())].tolist())
         return out
-    finally:
-        model.train(was_training)

@@ -45,6 +45,7 @@ from llmos.infer.batch_sampling import sample_batch
 from llmos.infer.detokenize import IncrementalDetokenizer, StopStrings
 from llmos.infer.logprobs import apply_logit_bias, sequence_logprobs, token_logprobs
 from llmos.infer.prefix_cache import PrefixCache
+from llmos.infer.prompt_check import check_prompt
 from llmos.infer.request import Delta, FinishReason, Request, RequestHandle, TokenLogprob, deliver
 from llmos.infer.sampling import GenerationConfig, make_generator
 
@@ -193,16 +194,7 @@ class Engine:
         return self.submit(prompt_ids, gen, loop=asyncio.get_running_loop(), **kwargs)
 
     def _check_prompt(self, prompt_ids: list[int]) -> None:
-        if not prompt_ids:
-            raise ValueError("the prompt is empty; give at least one token (e.g. a BOS token)")
-        vocab = self.model.config.vocab_size
-        bad = [t for t in prompt_ids if not (isinstance(t, int) and 0 <= t < vocab)]
-        if bad:
-            raise ValueError(f"prompt token id {bad[0]!r} is outside the model's vocabulary of {vocab}")
-        limit = min(self.context, self.cache.max_len)
-        if len(prompt_ids) >= limit:
-            raise ValueError(f"the prompt has {len(prompt_ids)} tokens but the model's context is {limit}; "
-                             "shorten the prompt")
+        check_prompt(prompt_ids, self.model.config.vocab_size, min(self.context, self.cache.max_len))
 
     def cancel(self, request: Request) -> None:
         """Stop a request (thread-safe): a waiting one ends now, a running one before the next step."""

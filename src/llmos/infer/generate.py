@@ -18,7 +18,9 @@ from typing import Iterator, Literal
 
 import torch
 
+from llmos.infer.prompt_check import check_prompt
 from llmos.infer.sampling import GenerationConfig, make_generator, sample
+from llmos.nn.eval_mode import eval_mode
 
 
 @dataclass
@@ -61,29 +63,19 @@ def stream(model, prompt_ids: list[int], cfg: GenerationConfig, grammar=None, to
     and under a grammar when it is complete (after yielding its EOS token, if it needs one)
     or dead. grammar: a Grammar (with `tokenizer`), a CompiledGrammar, or a GrammarState
     to advance in place (whose is_finished / is_dead then say why it ended)."""
-    if not prompt_ids:
-        raise ValueError("the prompt is empty; give at least one token (e.g. a BOS token)")
-    vocab, context = model.config.vocab_size, model.config.max_seq_len
-    bad = [t for t in prompt_ids if not 0 <= t < vocab]
-    if bad:
-        raise ValueError(f"prompt token id {bad[0]} is outside the model's vocabulary of {vocab}; "
-                         "was the prompt encoded with this model's tokenizer?")
-    if len(prompt_ids) >= context:
-        raise ValueError(f"the prompt has {len(prompt_ids)} tokens but the model's context is {context}; "
-                         "shorten the prompt")
+    context = model.config.max_seq_len
+    check_prompt(prompt_ids, model.config.vocab_size, context)
     budget = min(cfg.max_new_tokens, context - len(prompt_ids))
     if budget <= 0:
         return
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    stops = stop_ids(model, cfg)
-    generator = make_generator(cfg.seed, device)
-    state = _start(grammar, model, tokenizer)
-    cache = model.new_cache(1, len(prompt_ids) + budget)
-    history = torch.tensor([prompt_ids], device=device)                     # (1, T)
-    logits = model(history, cache=cache, last_only=True).logits[:, -1]      # (1, V)
-    try:
+    with eval_mode(model):
+        device = next(model.parameters()).device
+        stops = stop_ids(model, cfg)
+        generator = make_generator(cfg.seed, device)
+        state = _start(grammar, model, tokenizer)
+        cache = model.new_cache(1, len(prompt_ids) + budget)
+        history = torch.tensor([prompt_ids], device=device)                     # (1, T)
+        logits = model(history, cache=cache, last_only=True).logits[:, -1]      # (1, V)
         for _ in range(budget):
             if state is not None:
                 allowed = state.allowed().to(device)                          # (V,)
@@ -99,8 +91,6 @@ def stream(model, prompt_ids: list[int], cfg: GenerationConfig, grammar=None, to
                 return
             history = torch.cat([history, token[:, None]], dim=1)
             logits = model(token[:, None], cache=cache).logits[:, -1]
-    finally:
-        model.train(was_training)
 
 
 def generate(model, prompt_ids: list[int], cfg: GenerationConfig, tokenizer=None, grammar=None) -> list[int]:

@@ -18,7 +18,9 @@ from collections.abc import Iterator
 import torch
 
 from llmos.infer.generate import stop_ids, stream
+from llmos.infer.prompt_check import check_prompt
 from llmos.infer.sampling import GenerationConfig, make_generator, sample
+from llmos.nn.eval_mode import eval_mode
 
 
 @torch.no_grad()
@@ -28,14 +30,11 @@ def stream_window(model, prompt_ids: list[int], cfg: GenerationConfig) -> Iterat
     if len(prompt_ids) + cfg.max_new_tokens <= context:
         yield from stream(model, prompt_ids, cfg)
         return
-    if not prompt_ids:
-        raise ValueError("the prompt is empty; give at least one token (e.g. a BOS token)")
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    stops, generator = stop_ids(model, cfg), make_generator(cfg.seed, device)
-    ids = torch.tensor([prompt_ids[-context:]], device=device)                 # (1, T)
-    try:
+    check_prompt(prompt_ids, model.config.vocab_size)     # longer than the context is fine: it slides
+    with eval_mode(model):
+        device = next(model.parameters()).device
+        stops, generator = stop_ids(model, cfg), make_generator(cfg.seed, device)
+        ids = torch.tensor([prompt_ids[-context:]], device=device)                 # (1, T)
         for _ in range(cfg.max_new_tokens):
             logits = model(ids[:, -context:], last_only=True).logits[:, -1]    # (1, V)
             token = sample(logits, ids, cfg, generator)                         # (1,)
@@ -43,8 +42,6 @@ def stream_window(model, prompt_ids: list[int], cfg: GenerationConfig) -> Iterat
             if int(token) in stops:
                 return
             ids = torch.cat([ids, token[:, None]], dim=1)
-    finally:
-        model.train(was_training)
 
 
 def generate_window(model, prompt_ids: list[int], cfg: GenerationConfig) -> list[int]:

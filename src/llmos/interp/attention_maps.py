@@ -23,6 +23,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from llmos.nn.eval_mode import eval_mode
+
 
 @dataclass
 class AttentionPicture:
@@ -39,12 +41,8 @@ def attention_weights(model: torch.nn.Module, ids: Sequence[int] | torch.Tensor)
     """One prompt's attention weights in every layer: (L, H, T, T), float32 on the CPU."""
     ids = torch.as_tensor(ids, dtype=torch.long).reshape(1, -1)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         out = model(ids.to(device), need_weights=True)
-    finally:
-        model.train(was_training)
     return torch.stack([w[0] for w in out.attentions]).float().cpu()     # (L, H, T, T)
 
 

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from llmos.infer import GenerationConfig, generate
@@ -38,3 +39,12 @@ def test_rollout_logits_match_unpadded_forwards():
 def test_left_pad_aligns_prompt_ends():
     ids, mask = left_pad([[7, 8], [9]], pad_id=0)
     assert ids.tolist() == [[7, 8], [0, 9]] and mask.tolist() == [[1, 1], [0, 1]]
+
+
+def test_an_error_while_sampling_leaves_the_model_in_the_mode_it_was_in():
+    tok = tiny_tokenizer()
+    model = tiny_model(tok).train()
+    too_long = [[1] * model.config.max_seq_len]
+    with pytest.raises(ValueError, match="fill the model's context"):
+        sample_batch(model, too_long, max_new_tokens=4, eos_id=None)
+    assert model.training

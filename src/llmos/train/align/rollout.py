@@ -18,6 +18,7 @@ from torch import Tensor
 
 from llmos.infer.sampling import GenerationConfig, sample
 from llmos.nn import CausalLM
+from llmos.nn.eval_mode import eval_mode
 
 
 @dataclass
@@ -63,34 +64,32 @@ def sample_batch(model: CausalLM, prompts: list[list[int]], max_new_tokens: int,
                  pad_id: int = 0, temperature: float = 1.0, top_k: int | None = None,
                  top_p: float | None = None, generator: torch.Generator | None = None) -> Rollout:
     """Sample one completion per prompt (token ids) from `model`."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    prompt_ids, prompt_mask = left_pad(prompts, pad_id)
-    prompt_ids, prompt_mask = prompt_ids.to(device), prompt_mask.to(device)
-    b, p = prompt_ids.shape
-    room = model.config.max_seq_len - p
-    if room < 1:
-        raise ValueError(f"prompts of {p} tokens fill the model's context of {model.config.max_seq_len}")
-    steps = min(max_new_tokens, room)
-    cfg = GenerationConfig(max_new_tokens=steps, temperature=temperature, top_k=top_k, top_p=top_p)
-    cache = model.new_cache(b, p + steps)
-    logits = model(prompt_ids, attention_mask=prompt_mask, cache=cache, last_only=True).logits[:, -1]
-    tokens = torch.full((b, steps), pad_id, dtype=torch.long, device=device)
-    mask = torch.zeros(b, steps, dtype=torch.long, device=device)
-    done = torch.zeros(b, dtype=torch.bool, device=device)
-    for t in range(steps):
-        token = sample(logits, None, cfg, generator)                          # (B,)
-        token = torch.where(done, torch.full_like(token, pad_id), token)
-        tokens[:, t] = token
-        mask[:, t] = (~done).long()
-        if eos_id is not None:
-            done |= token == eos_id
-        if bool(done.all()) or t == steps - 1:
-            break
-        logits = model(token[:, None], cache=cache).logits[:, -1]
-    width = max(1, int(mask.sum(-1).max()))
-    model.train(was_training)
+    with eval_mode(model):
+        device = next(model.parameters()).device
+        prompt_ids, prompt_mask = left_pad(prompts, pad_id)
+        prompt_ids, prompt_mask = prompt_ids.to(device), prompt_mask.to(device)
+        b, p = prompt_ids.shape
+        room = model.config.max_seq_len - p
+        if room < 1:
+            raise ValueError(f"prompts of {p} tokens fill the model's context of {model.config.max_seq_len}")
+        steps = min(max_new_tokens, room)
+        cfg = GenerationConfig(max_new_tokens=steps, temperature=temperature, top_k=top_k, top_p=top_p)
+        cache = model.new_cache(b, p + steps)
+        logits = model(prompt_ids, attention_mask=prompt_mask, cache=cache, last_only=True).logits[:, -1]
+        tokens = torch.full((b, steps), pad_id, dtype=torch.long, device=device)
+        mask = torch.zeros(b, steps, dtype=torch.long, device=device)
+        done = torch.zeros(b, dtype=torch.bool, device=device)
+        for t in range(steps):
+            token = sample(logits, None, cfg, generator)                          # (B,)
+            token = torch.where(done, torch.full_like(token, pad_id), token)
+            tokens[:, t] = token
+            mask[:, t] = (~done).long()
+            if eos_id is not None:
+                done |= token == eos_id
+            if bool(done.all()) or t == steps - 1:
+                break
+            logits = model(token[:, None], cache=cache).logits[:, -1]
+        width = max(1, int(mask.sum(-1).max()))
     return Rollout(prompt_ids, prompt_mask, tokens[:, :width], mask[:, :width])
 
 
