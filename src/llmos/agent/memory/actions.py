@@ -27,7 +27,10 @@ OFF = "error: memory is off for this session; nothing was searched or kept"
 
 
 def format_hit(item) -> str:
+    """'#2 [preference seat = aisle] prefers aisle seats (source stated, confidence 0.95)'."""
     key = f" {item.key}" if item.key else ""
+    if item.value and not item.key.startswith("learned:"):
+        key += f" = {item.value}"
     return (f"#{item.id} [{item.kind}{key}] {item.text} (source {item.source}, confidence "
             f"{item.confidence:.2f}{'' if item.live else ', superseded'})")
 

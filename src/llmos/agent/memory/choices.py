@@ -20,7 +20,6 @@ option; 7 times the choice was one).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,9 +136,10 @@ class ChoiceModel:
                 continue
             verb = "prefers" if weight > 0 else "avoids"
             n = chose if weight > 0 else offered - chose
+            what = value if key == "item" else f"{value} {key}"   # "morning departure", "Colombian brand"
             out.append({"feature": name, "weight": round(weight, 3), "chose": chose, "offered": offered,
-                        "text": f"{verb} {value} {key}: chose {n} of {offered}" if weight > 0 else
-                                f"{verb} {value} {key}: passed it over {n} of {offered}"})
+                        "text": f"{verb} {what}: chose {n} of {offered}" if weight > 0 else
+                                f"{verb} {what}: passed it over {n} of {offered}"})
             if len(out) >= top:
                 break
         return out
@@ -152,6 +152,3 @@ def fit_choices(choices: list[dict], l2: float = L2) -> ChoiceModel:
     model.fit(steps=12)
     return model
 
-
-def sigmoid(x: float) -> float:
-    return 1 / (1 + math.exp(-x))

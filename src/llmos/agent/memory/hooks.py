@@ -70,7 +70,7 @@ def option_features(label: str) -> dict[str, Any]:
     if "nonstop" in label.lower():
         feats["stops"] = "nonstop"
     item = CLOCK.sub("", PRICE.sub("", label))
-    item = re.sub(r"\b(select|add|buy|choose)\b|\bSL\d+\b|[,:()·-]+", " ", item, flags=re.I)
+    item = re.sub(r"\b(select|add|buy|choose|to cart|departs)\b|\bSL\d+\b|[,:()·-]+", " ", item, flags=re.I)
     if item := " ".join(item.split()):
         feats["item"] = item
     feats["_label"] = label

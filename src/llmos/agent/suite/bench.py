@@ -101,13 +101,13 @@ def _answer_ask(result: StepResult) -> UserCommand:
 
 
 def run_task(agent, suite: SuiteServer, task: Task, backend: ModelBackend,
-             max_seconds: float = 300.0) -> TaskRun:
-    """One task, start to verdict: reset, set up, run the session, check the state."""
+             max_seconds: float = 300.0, person: str = "me") -> TaskRun:
+    """One task, start to verdict: reset, set up, run the session (as `person`), check the state."""
     suite.reset()
     task.apply_setup(suite.state)
     start = time.perf_counter()
     options = SessionOptions(policy=suite_policy(suite.host), secrets=task.secret_values(),
-                             max_steps=task.max_steps, max_seconds=max_seconds)
+                             max_steps=task.max_steps, max_seconds=max_seconds, person=person)
     info = agent.create(task.instruction, url=suite.url(task.start), options=options,
                         backend=backend)
     asks, result = 0, agent.run(info.id)

@@ -9,6 +9,12 @@ it, exactly as a model would. So when the oracle solves every task, the sites,
 the checks and the browser layer (distillation, actions, stale-element
 recovery) are all shown to work.
 
+A `recall` step (`{"recall": "seat", "query": "seat preference", "kind":
+"preference"}`) searches the person's memory with the memory_search action and
+keeps the value found; later steps use it as `{seat}` (`{diet:title}`,
+`{address.street}`). The memory tasks are solved this way, through the memory
+API only; if the search finds nothing (memory off), the oracle gives up.
+
 It is careful the way a robust agent is: a step whose target is not on the
 page yet (content that loads late) waits and looks again; a step whose
 action came back failed (a stale element number, a page still loading) is
@@ -17,16 +23,21 @@ left alone.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 
 from llmos.agent.views import (Action, ClickAction, DoneAction, Element, ExtractAction,
-                               NavigateAction, Observation, ScrollAction, SelectAction,
-                               StepContext, TypeAction)
+                               MemorySearchAction, NavigateAction, Observation, ScrollAction,
+                               SelectAction, StepContext, TypeAction)
 from llmos.agent.suite.tasks import Task
 
 OPS = ("click", "click_first", "check", "type", "select", "pick", "navigate", "answer",
-       "answer_pick", "done")
+       "answer_pick", "done", "recall")
+# `{name}`, `{name:title}` and `{address.street}` in a plan step: values recalled from memory
+SLOT = re.compile(r"\{([a-z_]+)(?:\.([a-z_]+))?(:title)?\}")
+# a memory_search result line: "#2 [preference seat = aisle] prefers aisle seats (...)"
+HIT = re.compile(r"^#\d+ \[(\w+) ([^\]]+?)(?: = (.*?))?\] (.*) \(source (\w+), confidence ([\d.]+)", re.M)
 # An outcome that says the action did not happen, in the agent loop's own words: a browser
 # error, a policy denial, a loop-guard refusal, or a stale element number.
 FAILED_OUTCOME = re.compile(r"^(error:|denied|not done|element \d+ .*changed or disappeared)", re.I)
@@ -121,12 +132,16 @@ class OraclePolicy:
         self.waits = 0
         self._waiting_since: float | None = None
         self._pending: Action | None = None
+        self.recalled: dict[str, object] = {}   # what `recall` steps found in memory
+        self._failure = ""
 
     def __call__(self, ctx: StepContext) -> Action:
         self._settle_previous(ctx)
+        if self._failure:
+            return DoneAction(success=False, answer=self._failure)
         obs = ctx.observation
         while self.pos < len(self.plan):
-            step = self.plan[self.pos]
+            step = self._fill(self.plan[self.pos])
             action = self._resolve(step, obs)
             if action == "skip":       # already as the step wants it
                 self.pos += 1
@@ -158,9 +173,49 @@ class OraclePolicy:
         done = (last is not None and last.action is not None
                 and last.action.key() == self._pending.key()
                 and not FAILED_OUTCOME.search(last.outcome))
+        if isinstance(self._pending, MemorySearchAction) and last is not None:
+            done = self._take_recall(self.plan[self.pos], ctx, last.outcome)
         if done:
             self.pos += 1
         self._pending = None
+
+    # ------------------------------------------------------------------ memory
+
+    def _take_recall(self, step: dict, ctx: StepContext, outcome: str) -> bool:
+        """Read the value a `recall` step asked for from the memory_search results (the step's note)."""
+        name = step["recall"]
+        notes = [n for n in ctx.notes if n.startswith(f"memory for {step['query']!r}")]
+        hits = HIT.findall(notes[-1]) if notes else []
+        value = None
+        for kind, key, val, text, _source, _conf in hits:
+            if step.get("learned") and key.startswith("learned:") and text.split(": ", 1)[-1].startswith("prefers"):
+                feature = key.split(":", 2)[2]
+                if feature.startswith(step["learned"] + "="):
+                    value = feature.split("=", 1)[1]
+                    break
+            elif key == name and val:
+                value = json.loads(val) if val.startswith("{") else val
+                break
+        if value is None:
+            self._failure = f"oracle: memory holds no {name!r} ({outcome[:200]})"
+            return False
+        self.recalled[name] = value
+        return True
+
+    def _fill(self, step):
+        """A plan step with its `{slot}`s replaced by recalled values."""
+        if isinstance(step, dict):
+            return {k: self._fill(v) for k, v in step.items()}
+        if not isinstance(step, str) or "{" not in step:
+            return step
+
+        def sub(m: re.Match) -> str:
+            if m.group(1) not in self.recalled:
+                return m.group(0)
+            v = self.recalled[m.group(1)]
+            v = v[m.group(2)] if m.group(2) and isinstance(v, dict) else v
+            return str(v).title() if m.group(3) else str(v)
+        return SLOT.sub(sub, step)
 
     def _wait(self, step: dict) -> Action:
         # Alternate two harmless reads so a wait never looks like a repeated action.
@@ -170,6 +225,9 @@ class OraclePolicy:
 
     def _resolve(self, step: dict, obs: Observation) -> Action | str | None:
         role = step.get("role")
+        if "recall" in step:
+            return MemorySearchAction(query=step["query"], kind=step.get("kind", "any"), k=8,
+                                      thought=f"recall {step['recall']} from memory")
         if "navigate" in step:
             base = re.match(r"^[a-z]+://[^/]+", obs.url)
             return NavigateAction(url=(base.group(0) if base else "") + step["navigate"])
