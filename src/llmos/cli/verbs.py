@@ -31,4 +31,14 @@ VERBS: Table = {
     "mcp": {
         "serve": "llmos.agent.mcp.cli:serve",
     },
+    "memory": {
+        "list": "llmos.agent.memory.cli:list_",
+        "search": "llmos.agent.memory.cli:search",
+        "show": "llmos.agent.memory.cli:show",
+        "edit": "llmos.agent.memory.cli:edit",
+        "forget": "llmos.agent.memory.cli:forget",
+        "export": "llmos.agent.memory.cli:export",
+        "import": "llmos.agent.memory.cli:import_",
+        "wipe": "llmos.agent.memory.cli:wipe",
+    },
 }

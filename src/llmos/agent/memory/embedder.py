@@ -78,3 +78,12 @@ class MiniLMEmbedder:
 
 def default_embedder() -> Embedder:
     return MiniLMEmbedder()
+
+
+def embedder_named(name: str) -> Embedder:
+    """The embedder a store was written with, from the name it recorded."""
+    if name == MiniLMEmbedder.name:
+        return MiniLMEmbedder()
+    if name.startswith("hash-") and name[5:].isdigit():
+        return HashEmbedder(int(name[5:]))
+    raise ValueError(f"unknown embedder {name!r}; llmos knows {MiniLMEmbedder.name} and hash-N")
