@@ -346,3 +346,18 @@ def test_run_code_asks_then_runs_in_the_sandbox(agent, site):
     r = agent.step(sid, "approve")
     assert r.status is StepStatus.CONTINUE and "exit code 0" in r.message and "42" in r.message
     assert agent.step(sid).status is StepStatus.DONE
+
+
+def test_a_command_is_checked_against_what_is_pending_before_anything_changes():
+    from llmos.agent.loop import _check_answer
+    from llmos.agent.session import Pending
+    question, action = Pending(question="Which colour?"), Pending()
+    for pending, kind, extra, message in [(question, "edit", {"action": {"type": "back"}}, "answer with reply"),
+                                          (action, "reply", {"text": "ok"}, "approve, edit or abort"),
+                                          (action, "edit", {}, "needs the replacement action")]:
+        with pytest.raises(CommandError, match=message):
+            _check_answer(pending, UserCommand(kind=kind, **extra))
+    for pending, cmd in [(question, UserCommand(kind="reply", text="navy")), (question, UserCommand(kind="approve")),
+                         (action, UserCommand(kind="approve")), (action, UserCommand(kind="abort")),
+                         (action, UserCommand(kind="edit", action={"type": "back"}))]:
+        _check_answer(pending, cmd)      # fits: no error

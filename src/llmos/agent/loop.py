@@ -24,7 +24,7 @@ from llmos.agent.prompting import build_messages, describe_action, retry_message
 from llmos.agent.session import Pending, Session
 from llmos.agent.vault import SecretError
 from llmos.agent.memory.actions import MEMORY_ACTIONS, applied_note, perform_memory
-from llmos.agent.views import (Action, AskUserAction, BackAction, ClickAction, Decision,
+from llmos.agent.views import (Action, ActionClass, AskUserAction, BackAction, ClickAction, Decision,
                                DoneAction, ExtractAction, HistoryItem, ModelRequest,
                                NavigateAction, Observation, PolicyVerdict, RunCodeAction,
                                ScrollAction, SelectAction, StepContext, StepResult, StepStatus,
@@ -46,6 +46,30 @@ class LoopConfig:
     def __post_init__(self) -> None:
         require_at_least(self, 0, "max_parse_retries")
         require_at_least(self, 1, "max_denials")
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    """One turn of the model: the action it chose, or (action None) why there is none."""
+    action: Action | None
+    failure: str = ""
+
+    @classmethod
+    def none(cls, why: str) -> "ModelAnswer":
+        return cls(None, why)
+
+
+def _check_answer(pending: Pending, cmd: UserCommand) -> None:
+    """Refuse a command that does not fit what is waiting (before the session is touched)."""
+    if cmd.kind == "abort":
+        return
+    if pending.question is not None:
+        if cmd.kind == "edit":
+            raise CommandError("the agent asked a question; answer with reply (or approve/abort)")
+    elif cmd.kind == "reply":
+        raise CommandError("an action is waiting for approval; approve, edit or abort it")
+    elif cmd.kind == "edit" and cmd.action is None:
+        raise CommandError("edit needs the replacement action in `action`")
 
 
 class _Clock:
@@ -136,32 +160,24 @@ class AgentLoop:
     # ------------------------------------------------------------------ the person's turn
 
     def _answer(self, s: Session, cmd: UserCommand, clock: _Clock, rec: dict) -> StepResult:
-        pending, s.pending = s.pending or Pending(), None
+        pending = s.pending or Pending()
+        _check_answer(pending, cmd)          # a command that does not fit changes nothing
+        s.pending = None
         s.steps += 1
         if cmd.kind == "abort":
             s.history.append(HistoryItem(step=s.steps, action=pending.action, outcome="aborted by the person"))
             return self._fail(s, "aborted by the person" + (f": {cmd.text}" if cmd.text else ""))
         if pending.question is not None:
-            if cmd.kind == "edit":
-                s.pending = pending
-                s.steps -= 1
-                raise CommandError("the agent asked a question; answer with reply (or approve/abort)")
             answer = cmd.text or ("yes" if cmd.kind == "approve" else "")
             s.add_note(f"You asked the person: {pending.question!r}. They answered: {answer!r}")
             s.history.append(HistoryItem(step=s.steps, action=None, outcome=f"the person answered {answer!r}"))
             return self._result(s, StepStatus.CONTINUE, f"the person answered: {answer}")
-        if cmd.kind == "reply":
-            s.pending, s.steps = pending, s.steps - 1
-            raise CommandError("an action is waiting for approval; approve, edit or abort it")
         snap = pending.snapshot or Snapshot(Observation(url=s.url))
         if cmd.kind == "approve":
             action, verdict = pending.action, pending.verdict
-            if verdict.action_class.value == "navigate" or isinstance(action, ClickAction):
+            if verdict.action_class is ActionClass.NAVIGATE or isinstance(action, ClickAction):
                 s.policy.approve_host(_target_url(action, snap))
         else:  # edit: the person's own action, which needs no further "ask" but obeys "deny"
-            if cmd.action is None:
-                s.pending, s.steps = pending, s.steps - 1
-                raise CommandError("edit needs the replacement action in `action`")
             action = cmd.action
             with clock.phase("policy"):
                 verdict = s.policy.check(action, snap.observation, snap.safety)
@@ -188,9 +204,10 @@ class AgentLoop:
             return self._fail(s, note)
         if verdict_ is Verdict.NUDGE:
             s.add_note(note)
-        action = self._ask_model(s, snap, clock, rec)
-        if isinstance(action, str):  # no usable action: the reason
-            return self._fail(s, action)
+        answer = self._ask_model(s, snap, clock, rec)
+        if answer.action is None:
+            return self._fail(s, answer.failure)
+        action = answer.action
         verdict_, note = s.guard.see_action(action.key(), state)
         if verdict_ is Verdict.FAIL:
             return self._fail(s, note, action)
@@ -220,7 +237,7 @@ class AgentLoop:
                                 action, verdict, pending=action)
         return self._act(s, action, verdict, snap, clock)
 
-    def _ask_model(self, s: Session, snap: Snapshot, clock: _Clock, rec: dict) -> Action | str:
+    def _ask_model(self, s: Session, snap: Snapshot, clock: _Clock, rec: dict) -> ModelAnswer:
         with clock.phase("prompt"):
             obs = Observation.model_validate(s.vault.scrub(snap.observation.model_dump()))
             context = StepContext(task=s.input, step=s.steps, observation=obs, history=s.history,
@@ -234,25 +251,26 @@ class AgentLoop:
         error = ""
         backend = s.backend or self.backend
         if backend is None:
-            return "no model backend: give the Agent one, or the session (create(..., backend=))"
+            return ModelAnswer.none("no model backend: give the Agent one, or the session (create(..., backend=))")
         for _ in range(1 + self.config.max_parse_retries):
             try:
                 with clock.phase("model"):
                     reply = backend.complete(ModelRequest(messages=messages, context=context))
             except BackendError as e:
-                return f"model backend failed: {e}"
+                return ModelAnswer.none(f"model backend failed: {e}")
             rec["model_output"].append(reply.text)
             tokens["prompt"] += reply.prompt_tokens or 0
             tokens["completion"] += reply.completion_tokens or 0
             if reply.action is not None:
-                return reply.action
+                return ModelAnswer(reply.action)
             with clock.phase("parse"):
                 try:
-                    return parse_reply(reply.text)
+                    return ModelAnswer(parse_reply(reply.text))
                 except ActionParseError as e:
                     error = str(e)
                     messages = retry_messages(messages, reply.text, error)
-        return f"the model gave no usable action in {1 + self.config.max_parse_retries} tries: {error}"
+        return ModelAnswer.none(f"the model gave no usable action in {1 + self.config.max_parse_retries} tries: "
+                                f"{error}")
 
     # ------------------------------------------------------------------ acting
 
