@@ -27,6 +27,7 @@ VERBS: Table = {
         "serve": "llmos.agent.cli:serve",
         "trace": "llmos.agent.cli:trace",
         "bench": "llmos.agent.cli:bench",
+        "team": "llmos.agent.team.cli:team",
     },
     "mcp": {
         "serve": "llmos.agent.mcp.cli:serve",

@@ -82,3 +82,27 @@ def test_streamable_http_transport(suite, tmp_path):
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def test_memory_search_is_a_tool_when_a_memory_is_given(tmp_path):
+    """In process (the mcp client connects to the server object): no browser is started for this."""
+    from llmos.agent.mcp.server import MCPServeConfig, build_server
+    from llmos.agent.memory.embedder import HashEmbedder
+    from llmos.agent.memory.memory import Memory
+
+    mem = Memory.open(tmp_path, "ada", HashEmbedder())
+    mem.save("Ada prefers an aisle seat on flights", key="seat", value="aisle", kind="preference")
+    mem.save("Ada's library is the Riverside branch")
+    mem.close()
+    server, tools = build_server(MCPServeConfig(memory_dir=tmp_path, person="ada", embedder=HashEmbedder()))
+
+    async def run():
+        async with Client(server) as c:
+            names = {t.name for t in (await c.list_tools()).tools}
+            return names, await c.call_tool("memory_search", {"query": "which seat on flights", "k": 1})
+    try:
+        names, hits = asyncio.run(run())
+    finally:
+        tools.pool.shutdown()
+    assert "memory_search" in names and TOOLS <= names
+    assert "aisle seat" in text(hits) and "Riverside" not in text(hits)

@@ -18,6 +18,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -34,6 +35,7 @@ class MCPServeConfig:
     browser: BrowserConfig = field(default_factory=BrowserConfig)
     memory_dir: Path | None = None        # with `person`: expose memory_search over this store
     person: str = "default"
+    embedder: Any = None                  # the memory's embedder (default: the memory's own default)
     code_timeout_s: float = 10.0
 
 
@@ -156,7 +158,7 @@ def build_server(config: MCPServeConfig | None = None) -> tuple[MCPServer, Brows
     if config.memory_dir is not None:
         from llmos.agent.memory.memory import Memory
 
-        memory = Memory.open(config.memory_dir, config.person)
+        memory = Memory.open(config.memory_dir, config.person, config.embedder)
 
         @server.tool()
         async def memory_search(query: str, k: int = 5) -> str:
