@@ -37,7 +37,8 @@ def _agent_config(trace_dir: Path, overrides: list[str]):
 
 def serve(base_url: str = "http://127.0.0.1:8000/v1", model: str = "auto", api_key: str | None = None,
           host: str = "127.0.0.1", port: int = 8765, trace_dir: Path = Path("runs/agent"),
-          overrides: list[str] | None = None, a2a: bool = False) -> int:
+          overrides: list[str] | None = None, a2a: bool = False, memory_dir: Path | None = None,
+          memory_key: str | None = None) -> int:
     """Serve the agent's Action API over HTTP (sessions that work a real browser).
 
     Routes: POST /v1/sessions, GET /v1/sessions[/ID], POST /v1/sessions/ID/step,
@@ -54,6 +55,11 @@ def serve(base_url: str = "http://127.0.0.1:8000/v1", model: str = "auto", api_k
         overrides: agent settings, e.g. idle_timeout_s=600 browser.max_elements=100 loop.max_parse_retries=1.
         a2a: also speak A2A: the Agent Card at /.well-known/agent-card.json, JSON-RPC at /a2a
             (SendMessage, SendStreamingMessage, GetTask, CancelTask), so other agents can hire this one.
+        memory_dir: keep each person's long-term memory here (one file per person; a session names its
+            person in options.person) and serve the /memory page, where the person sees, searches,
+            corrects, deletes and exports it.
+        memory_key: the key the /memory page asks for (default: $LLMOS_AGENT_KEY, else a fresh one,
+            printed at start).
     """
     import uvicorn
 
@@ -63,7 +69,18 @@ def serve(base_url: str = "http://127.0.0.1:8000/v1", model: str = "auto", api_k
 
     key = _api_key(api_key)
     backend = OpenAIBackend(base_url, resolve_model(base_url, model, key), key)
-    agent = Agent(backend, _agent_config(trace_dir, overrides or []))
+    bank, hooks = None, []
+    if memory_dir is not None:
+        import secrets
+
+        from llmos.agent.memory.hooks import MemoryBank, MemoryHooks
+        from llmos.agent.memory.page import mount_memory
+
+        bank = MemoryBank(memory_dir)
+        hooks = [MemoryHooks(bank)]
+        memory_key = memory_key or os.environ.get("LLMOS_AGENT_KEY") or secrets.token_urlsafe(16)
+        print(f"llmos agent: memory page at http://{host}:{port}/memory?key={memory_key}", file=sys.stderr)
+    agent = Agent(backend, _agent_config(trace_dir, overrides or []), hooks=hooks)
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {host}; anyone who reaches it can drive this browser",
               file=sys.stderr)
@@ -71,7 +88,10 @@ def serve(base_url: str = "http://127.0.0.1:8000/v1", model: str = "auto", api_k
           file=sys.stderr)
     try:
         a2a_url = f"http://{host}:{port}" if a2a else None
-        uvicorn.run(create_app(agent, a2a=a2a_url), host=host, port=port, log_level="warning")
+        app = create_app(agent, a2a=a2a_url)
+        if bank is not None:
+            mount_memory(app, bank, memory_key)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         agent.shutdown()
     return 0

@@ -156,6 +156,9 @@ class Memory:
             return Saved(self.store.update(item_id, text=self._clean(text or old.text)), "edited", old)
         if not old.live:
             raise ValueError(f"memory #{item_id} was superseded by #{old.superseded_by}; update that one")
+        if value is None and text is not None and old.key and not old.key.startswith("learned:"):
+            # a corrected sentence carries its typed value: "prefers window seats" -> seat = window
+            value = next((st.value for st in extract(text) if st.key == old.key), None)
         new_text = text if text is not None else (describe(old.key, value) if old.key and value else old.text)
         item = self.store.add(old.kind, self._clean(new_text), key=old.key,
                               value=self._clean(value if value is not None else old.value),
