@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from llmos.infer.engine import EngineConfig  # noqa: E402
 from llmos.nn import CausalLM, ModelConfig  # noqa: E402
 from llmos.serve.app import create_app  # noqa: E402
-from llmos.serve.background import serve_in_background  # noqa: E402
+from llmos.background_server import serve_in_background  # noqa: E402
 from llmos.serve.served_model import ServedModel  # noqa: E402
 from llmos.text import Tokenizer  # noqa: E402
 

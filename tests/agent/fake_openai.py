@@ -6,13 +6,13 @@ actually sent over HTTP, exactly as a real model would see it.
 """
 from __future__ import annotations
 
-import socket
-import threading
 import time
+from contextlib import ExitStack
 from typing import Callable
 
-import uvicorn
 from fastapi import FastAPI
+
+from llmos.background_server import serve_in_background
 
 
 class FakeOpenAI:
@@ -36,26 +36,16 @@ class FakeOpenAI:
                     "usage": {"prompt_tokens": sum(len(m["content"].split()) for m in body["messages"]),
                               "completion_tokens": len(text.split()), "total_tokens": 0}}
 
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.app, self.url, self._running = app, "", ExitStack()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.url}/v1"
 
     def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
-        deadline = time.monotonic() + 60      # generous: a loaded machine starts uvicorn slowly
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake OpenAI server did not start; see the log above")
-            time.sleep(0.02)
+        # generous timeout: a loaded machine starts uvicorn slowly
+        self.url = self._running.enter_context(serve_in_background(self.app, timeout=60, lifespan="off"))
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
-        self.sock.close()
+        self._running.close()

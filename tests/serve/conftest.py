@@ -1,14 +1,16 @@
 """A tiny model saved as an HF folder with its tokenizer, and a live server on 127.0.0.1."""
+import string
 import time
 
 import pytest
 import torch
+from openai import OpenAI
 
 from llmos.hub import save_pretrained
 from llmos.infer.engine import EngineConfig
 from llmos.nn import CausalLM, ModelConfig
 from llmos.serve.app import create_app
-from llmos.serve.background import serve_in_background
+from llmos.background_server import serve_in_background
 from llmos.serve.served_model import ServedModel
 from llmos.text import Tokenizer
 
@@ -16,10 +18,10 @@ TEXT = "The quick brown fox jumps over the lazy dog. Pack my box with five dozen
 CONTEXT = 96
 
 
-def tiny_model(vocab: int, eos: int) -> CausalLM:
+def tiny_model(vocab: int, eos: int, context: int = CONTEXT) -> CausalLM:
     torch.manual_seed(3)
     cfg = ModelConfig.for_family("llama", vocab_size=vocab, d_model=32, n_layers=2, n_heads=4, d_ff=64,
-                                 max_seq_len=CONTEXT, eos_token_id=eos)
+                                 max_seq_len=context, eos_token_id=eos)
     return CausalLM(cfg).eval()
 
 
@@ -49,3 +51,28 @@ def wait_until(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+JSON_CHARS = "".join(sorted(set(string.ascii_letters + string.digits + ' {}[]":,.-_+eE')))
+
+
+@pytest.fixture(scope="session")
+def json_model_dir(tmp_path_factory):
+    """A tiny random model whose character vocabulary can write JSON (and nothing much else)."""
+    tok = Tokenizer.char(JSON_CHARS + "\nUser: System: Assistant: Tool:?!'")
+    folder = tmp_path_factory.mktemp("tiny-json")
+    save_pretrained(tiny_model(tok.vocab_size, tok.eos_id, context=512), folder, tokenizer=tok)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def json_served(json_model_dir):
+    return ServedModel.load(json_model_dir, name="tiny-json", engine_config=EngineConfig(n_slots=64))
+
+
+@pytest.fixture(scope="module")
+def json_client(json_served):
+    """The official client on a live server of the JSON-capable model."""
+    with serve_in_background(create_app(json_served)) as url:
+        with OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120) as c:
+            yield c

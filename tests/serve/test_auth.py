@@ -5,7 +5,7 @@ import pytest
 from openai import OpenAI
 
 from llmos.serve.app import create_app
-from llmos.serve.background import serve_in_background
+from llmos.background_server import serve_in_background
 
 KEY = "sk-test-123"
 

@@ -14,6 +14,10 @@ policy, act, trace), `policy`, `vault`, `guards`, `backends`, `prompting` +
 """
 from importlib import import_module
 
+from llmos.extras import check_extra
+
+check_extra("agent", "fastapi", "uvicorn", "httpx", "playwright")
+
 _EXPORTS = {
     "Agent": "llmos.agent.service", "AgentConfig": "llmos.agent.service",
     "SessionNotFound": "llmos.agent.service", "CommandError": "llmos.agent.loop",

@@ -6,7 +6,6 @@
     streaming.py     server-sent events in OpenAI's chunk format
     auth.py          the optional API key
     app.py           the FastAPI routes: /v1/models, /v1/completions, /v1/chat/completions, /health
-    background.py    run the server in a thread (tests, notebooks, benchmarks)
     cli.py           `llmos serve MODEL`
     chat_backends.py a local model, any OpenAI-compatible URL, or ELIZA
     chat_cli.py      `llmos chat`
@@ -15,3 +14,7 @@
     from llmos.serve.served_model import ServedModel
     app = create_app(ServedModel.load("runs/tiny"), api_key=None)
 """
+
+from llmos.extras import check_extra
+
+check_extra("serve", "fastapi", "uvicorn", "httpx")

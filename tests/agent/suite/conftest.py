@@ -6,7 +6,7 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 
-from llmos.agent.suite.app import SuiteState, create_app
+from llmos.agent.suite.app import SuiteState, create_suite_app
 from llmos.agent.suite.server import SuiteServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,7 +22,7 @@ def state() -> SuiteState:
 @pytest.fixture
 def client(state) -> TestClient:
     """The suite app in-process (no socket): fast checks of each site's logic."""
-    with TestClient(create_app(state), follow_redirects=False) as c:
+    with TestClient(create_suite_app(state), follow_redirects=False) as c:
         yield c
 
 

@@ -95,7 +95,7 @@ def test_an_aligned_run_serves_through_llmos_generate_and_llmos_serve(tmp_path, 
 
     from llmos.infer.engine import EngineConfig
     from llmos.serve.app import create_app
-    from llmos.serve.background import serve_in_background
+    from llmos.background_server import serve_in_background
     from llmos.serve.served_model import ServedModel
     run = tmp_path / "dpo"
     assert main(["dpo", str(base), str(pairs_file(tmp_path)), str(run), "steps=2", "lr=1e-2", *SMALL]) == 0

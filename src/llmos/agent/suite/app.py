@@ -48,7 +48,7 @@ SITES = [("/flights/", "SkyLark Air", "book flights"),
          ("/forms/", "Civic Forms", "library card, quizzes, support, workshop")]
 
 
-def create_app(state: SuiteState | None = None) -> FastAPI:
+def create_suite_app(state: SuiteState | None = None) -> FastAPI:
     state = state or SuiteState()
     app = FastAPI(title="llmos web task suite", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.suite = state
