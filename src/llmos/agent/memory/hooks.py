@@ -67,10 +67,11 @@ def option_features(label: str) -> dict[str, Any]:
     if m := CLOCK.search(label):
         hour = int(m.group(1))
         feats["departure"] = "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
-    if "nonstop" in label.lower():
-        feats["stops"] = "nonstop"
+    if "nonstop" in label.lower() or re.search(r"\b\d+ stops?\b", label):
+        feats["stops"] = "nonstop" if "nonstop" in label.lower() else "with stops"
     item = CLOCK.sub("", PRICE.sub("", label))
-    item = re.sub(r"\b(select|add|buy|choose|to cart|departs)\b|\bSL\d+\b|[,:()·-]+", " ", item, flags=re.I)
+    item = re.sub(r"\b(select|add|buy|choose|to cart|departs|nonstop|\d+ stops?)\b|\bSL\d+\b|[,:()·-]+", " ",
+                  item, flags=re.I)
     if item := " ".join(item.split()):
         feats["item"] = item
     feats["_label"] = label
