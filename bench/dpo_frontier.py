@@ -48,7 +48,7 @@ from llmos.train.align.dpo import DPOConfig, train_dpo  # noqa: E402
 from llmos.train.align.logprobs import token_logprobs  # noqa: E402
 from llmos.train.align.ppo import PPOConfig, train_ppo  # noqa: E402
 from llmos.train.align.reward import RewardConfig, ranking_accuracy, reward_function, train_reward  # noqa: E402
-from llmos.train.align.rollout import Rollout, sample_batch  # noqa: E402
+from llmos.train.align.rollout import Rollout, sample_rollouts  # noqa: E402
 from llmos.train.align.sft import SFTConfig, train_sft  # noqa: E402
 
 # ---------------------------------------------------------------------- the world
@@ -149,7 +149,7 @@ def sample_texts(model, tok, prompt_list: list[str], max_new: int, seed: int, ba
     out, texts = [], []
     for i in range(0, len(prompt_list), batch):
         ids = [encode_prompt(tok, p) for p in prompt_list[i:i + batch]]
-        r = sample_batch(model, ids, max_new, tok.eos_id, tok.pad_id, generator=g)
+        r = sample_rollouts(model, ids, max_new, tok.eos_id, tok.pad_id, generator=g)
         out.append(r)
         texts += [tok.decode([t for t in row if t != tok.eos_id]) for row in r.responses()]
     return out, texts

@@ -64,7 +64,7 @@ def serve(base_url: str = "http://127.0.0.1:8000/v1", model: str = "auto", api_k
     import uvicorn
 
     from llmos.agent.backends import OpenAIBackend
-    from llmos.agent.server import create_app
+    from llmos.agent.server import create_agent_app
     from llmos.agent.service import Agent
 
     key = _api_key(api_key)
@@ -88,7 +88,7 @@ def serve(base_url: str = "http://127.0.0.1:8000/v1", model: str = "auto", api_k
           file=sys.stderr)
     try:
         a2a_url = f"http://{host}:{port}" if a2a else None
-        app = create_app(agent, a2a=a2a_url)
+        app = create_agent_app(agent, a2a=a2a_url)
         if bank is not None:
             mount_memory(app, bank, memory_key)
         uvicorn.run(app, host=host, port=port, log_level="warning")

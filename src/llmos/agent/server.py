@@ -46,7 +46,7 @@ def _error(status: int, message: str, kind: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"message": message, "type": kind}})
 
 
-def create_app(agent: Agent, sweep_every_s: float | None = 30.0, a2a: str | None = None) -> FastAPI:
+def create_agent_app(agent: Agent, sweep_every_s: float | None = 30.0, a2a: str | None = None) -> FastAPI:
     """A FastAPI app over `agent`; a daemon thread expires idle sessions every `sweep_every_s`.
 
     `a2a` (the server's public base URL) also serves the agent over A2A: its Agent Card at

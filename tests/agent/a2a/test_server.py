@@ -1,4 +1,4 @@
-"""`create_app(..., a2a=URL)` in another process, driven by a2a-sdk's own client."""
+"""`create_agent_app(..., a2a=URL)` in another process, driven by a2a-sdk's own client."""
 import asyncio
 import uuid
 
@@ -78,6 +78,19 @@ def test_input_required_then_reply_then_get_task(a2a_url):
     assert second.task.status.state == S.TASK_STATE_COMPLETED
     assert get_message_text(second.task.status.message) == "seat chosen: aisle"
     assert got.status.state == S.TASK_STATE_COMPLETED and len(got.history) >= 2
+
+
+def test_an_action_awaiting_approval_is_input_required_and_approve_goes_on(a2a_url):
+    async def run():
+        [first] = await send(a2a_url, msg("compute the answer"))
+        t = first.task
+        [second] = await send(a2a_url, msg("approve", t.id, t.context_id))
+        return first, second
+    first, second = asyncio.run(run())
+    assert first.task.status.state == S.TASK_STATE_INPUT_REQUIRED
+    assert "approval needed for a run_code action" in get_message_text(first.task.status.message)
+    assert second.task.status.state == S.TASK_STATE_COMPLETED
+    assert "42" in get_message_text(second.task.status.message)
 
 
 def test_cancel_a_running_task(a2a_url):

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from llmos.infer import GenerationConfig, generate
-from llmos.train.align.rollout import left_pad, rollout_logits, sample_batch
+from llmos.train.align.rollout import left_pad, rollout_logits, sample_rollouts
 
 from tests.train.align.tiny import tiny_model, tiny_tokenizer
 
@@ -15,7 +15,7 @@ def test_greedy_batch_equals_one_by_one_generation_and_stops_each_row():
     stop = free[0][3]                                   # a token the first row emits: make it the "eos"
     want = [generate(model, p, GenerationConfig(max_new_tokens=10, temperature=0, stop_token_ids=[stop]))
             for p in prompts]
-    out = sample_batch(model, prompts, max_new_tokens=10, eos_id=stop, pad_id=0, temperature=0)
+    out = sample_rollouts(model, prompts, max_new_tokens=10, eos_id=stop, pad_id=0, temperature=0)
     for row, w in zip(out.responses(), want):
         ended = len(w) < 10
         assert row == (w + [stop] if ended else w)
@@ -27,7 +27,7 @@ def test_rollout_logits_match_unpadded_forwards():
     model = tiny_model(tok).eval()
     prompts = [[1, 2, 3], [4]]
     g = torch.Generator().manual_seed(0)
-    out = sample_batch(model, prompts, max_new_tokens=5, eos_id=None, generator=g)
+    out = sample_rollouts(model, prompts, max_new_tokens=5, eos_id=None, generator=g)
     with torch.no_grad():
         logits = rollout_logits(model, out)                                  # (B, R, V)
         for b, p in enumerate(prompts):
@@ -46,5 +46,5 @@ def test_an_error_while_sampling_leaves_the_model_in_the_mode_it_was_in():
     model = tiny_model(tok).train()
     too_long = [[1] * model.config.max_seq_len]
     with pytest.raises(ValueError, match="fill the model's context"):
-        sample_batch(model, too_long, max_new_tokens=4, eos_id=None)
+        sample_rollouts(model, too_long, max_new_tokens=4, eos_id=None)
     assert model.training

@@ -1,6 +1,6 @@
 """An llmos agent as an A2A server (a2a-sdk 1.x): Agent Card, SendMessage, streaming, GetTask, CancelTask.
 
-    app = create_app(agent, a2a="http://127.0.0.1:8765")    # llmos.agent.server, or:
+    app = create_agent_app(agent, a2a="http://127.0.0.1:8765")    # llmos.agent.server, or:
     mount_a2a(app, agent, "http://127.0.0.1:8765")
 
     GET  /.well-known/agent-card.json     the Agent Card, with its skill

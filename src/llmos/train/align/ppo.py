@@ -35,7 +35,7 @@ from llmos.train.align.data import encode_prompt
 from llmos.train.align.heads import ScalarHead, forward_with_head
 from llmos.train.align.logprobs import token_logprobs
 from llmos.train.align.loop import AlignConfig, Run, batch_indices
-from llmos.train.align.rollout import Rollout, sample_batch
+from llmos.train.align.rollout import Rollout, sample_rollouts
 
 RewardFn = Callable[[list[str], list[str]], list[float]]
 
@@ -167,7 +167,7 @@ def train_ppo(policy: CausalLM, tokenizer, prompts: list[str], out: str | Path, 
     def step(k: int) -> dict[str, float]:
         idx = batch_indices(len(prompts), cfg.batch_size, k, cfg.seed)
         gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + k)
-        rollout = sample_batch(policy, [encoded[i] for i in idx], cfg.max_new_tokens, eos, pad,
+        rollout = sample_rollouts(policy, [encoded[i] for i in idx], cfg.max_new_tokens, eos, pad,
                                temperature=cfg.temperature, generator=gen)
         mask = rollout.response_mask.float()
         with torch.no_grad():

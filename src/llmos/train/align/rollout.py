@@ -60,7 +60,7 @@ def left_pad(prompts: list[list[int]], pad_id: int) -> tuple[Tensor, Tensor]:
 
 
 @torch.no_grad()
-def sample_batch(model: CausalLM, prompts: list[list[int]], max_new_tokens: int, eos_id: int | None,
+def sample_rollouts(model: CausalLM, prompts: list[list[int]], max_new_tokens: int, eos_id: int | None,
                  pad_id: int = 0, temperature: float = 1.0, top_k: int | None = None,
                  top_p: float | None = None, generator: torch.Generator | None = None) -> Rollout:
     """Sample one completion per prompt (token ids) from `model`."""
