@@ -41,7 +41,7 @@ class ScriptModel(torch.nn.Module):
     def new_cache(self, n, max_len):
         return {"len": 0}
 
-    def forward(self, ids, cache=None, last_only=False):
+    def forward(self, ids, cache=None, last_only=False, **kw):
         cache["len"] += ids.shape[1]
         k = cache["len"] - self.prompt_len
         logits = torch.full((ids.shape[0], 1, self.config.vocab_size), -1e9)
@@ -73,3 +73,17 @@ def test_n_rows_decode_together_with_stop_strings_and_seeds():
     assert [r.text for r in a] == [r.text for r in b]                     # same seed, same samples
     assert all("\n" not in r.text for r in a) and len(a) == 4
     assert all(lp <= 0 for r in a for lp in r.logprobs)
+
+
+def test_rows_of_different_lengths_decode_as_each_would_alone():
+    torch.manual_seed(0)
+    from llmos.infer.calculator import sample_rows
+    from llmos.nn import CausalLM, ModelConfig
+    tok = Tokenizer.char("abcdef\n")
+    model = CausalLM(ModelConfig.for_family("llama", vocab_size=tok.vocab_size, d_model=16, n_layers=2, n_heads=2,
+                                            d_ff=32, max_seq_len=32, eos_token_id=tok.eos_id))
+    cfg = GenerationConfig(max_new_tokens=8, temperature=0)
+    prompts = [tok.encode("abcdef"), tok.encode("fa"), tok.encode("ccc")]
+    together = sample_rows(model, tok, prompts, cfg)
+    alone = [sample_rows(model, tok, [p], cfg)[0] for p in prompts]
+    assert [r.token_ids for r in together] == [r.token_ids for r in alone]

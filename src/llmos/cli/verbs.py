@@ -23,6 +23,18 @@ VERBS: Table = {
     "serve": "llmos.serve.cli:serve",
     "chat": "llmos.serve.chat_cli:chat",
     "attention": "llmos.interp.cli:attention",
+    "reason": {
+        "few-shot": "llmos.reason.cli:few_shot",
+        "cot": "llmos.reason.cli:cot",
+        "self-consistency": "llmos.reason.cli:self_consistency",
+        "tot": "llmos.reason.cli:tot",
+        "socratic": "llmos.reason.cli:socratic",
+        "self-refine": "llmos.reason.cli:self_refine",
+        "reflexion": "llmos.reason.cli:reflexion",
+        "react": "llmos.reason.cli:react",
+        "train": "llmos.reason.cli:train",
+        "bench": "llmos.reason.cli:bench",
+    },
     "agent": {
         "serve": "llmos.agent.cli:serve",
         "trace": "llmos.agent.cli:trace",

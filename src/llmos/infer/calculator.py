@@ -15,7 +15,7 @@ into the text in place of a result (`<<os.system(1)=refused: ...>>`). Nothing
 is ever passed to `eval`.
 
     outs = sample_n(model, tokenizer, prompt_ids, GenerationConfig(max_new_tokens=80), n=4,
-                    calculator=True)
+                    calculator=True)             # or sample_rows(model, tokenizer, [ids1, ids2, ...], ...)
     outs[0].text, outs[0].calls        # "... <<23-20=3>> ...", [("23-20", "3")]
 """
 from __future__ import annotations
@@ -120,25 +120,31 @@ class Decoded:
         return len(self.logprobs)
 
 
-@torch.no_grad()
 def sample_n(model, tokenizer, prompt_ids: list[int], cfg: GenerationConfig, n: int = 1,
              calculator: bool = False) -> list[Decoded]:
-    """n continuations of one prompt, decoded together as a batch of n rows.
+    """n continuations of one prompt, decoded together as a batch of n rows."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    return sample_rows(model, tokenizer, [prompt_ids] * n, cfg, calculator)
+
+
+@torch.no_grad()
+def sample_rows(model, tokenizer, prompts: list[list[int]], cfg: GenerationConfig,
+                calculator: bool = False) -> list[Decoded]:
+    """One continuation per prompt, all decoded together (prompts left-padded into one batch).
 
     Each step samples a token for every row, except that a row with forced
     calculator tokens queued takes the next of those instead (one forward per
-    step either way, so rows stay in lockstep and share nothing but the batch).
-    The logprobs are of the raw model distribution (before temperature etc.).
+    step either way, so rows stay in lockstep). The logprobs are of the raw
+    model distribution (before temperature etc.).
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    if not prompt_ids:
-        raise ValueError("the prompt is empty; give at least one token")
+    if not prompts or any(not p for p in prompts):
+        raise ValueError("every prompt needs at least one token")
+    n, width = len(prompts), max(len(p) for p in prompts)
     context = model.config.max_seq_len
-    if len(prompt_ids) >= context:
-        raise ValueError(f"the prompt has {len(prompt_ids)} tokens but the model's context is {context}; "
-                         "shorten the prompt")
-    budget = min(cfg.max_new_tokens, context - len(prompt_ids))
+    if width >= context:
+        raise ValueError(f"a prompt has {width} tokens but the model's context is {context}; shorten the prompt")
+    budget = min(cfg.max_new_tokens, context - width)
     rows = [Decoded("", [], "length") for _ in range(n)]
     if budget <= 0:
         return rows
@@ -148,9 +154,16 @@ def sample_n(model, tokenizer, prompt_ids: list[int], cfg: GenerationConfig, n: 
     eos = model.config.eos_token_id
     stops = set(cfg.stop_token_ids) if cfg.stop_token_ids is not None else ({eos} if eos is not None else set())
     generator = make_generator(cfg.seed, device)
-    cache = model.new_cache(n, len(prompt_ids) + budget)
-    history = torch.tensor([prompt_ids] * n, device=device)                     # (n, T)
-    logits = model(history, cache=cache, last_only=True).logits[:, -1]          # (n, V)
+    cache = model.new_cache(n, width + budget)
+    ids = torch.zeros(n, width, dtype=torch.long)                               # (n, T) left-padded
+    mask = torch.zeros(n, width, dtype=torch.long)
+    for i, p in enumerate(prompts):
+        ids[i, width - len(p):] = torch.tensor(p)
+        mask[i, width - len(p):] = 1
+    history, ones = ids.to(device), torch.ones(n, 1, dtype=torch.long, device=device)
+    uniform = all(len(p) == width for p in prompts)
+    logits = model(history, cache=cache, last_only=True,
+                   attention_mask=None if uniform else mask.to(device)).logits[:, -1]      # (n, V)
     forced: list[deque[int]] = [deque() for _ in range(n)]
     done = [False] * n
     try:
@@ -160,7 +173,7 @@ def sample_n(model, tokenizer, prompt_ids: list[int], cfg: GenerationConfig, n: 
             step = []
             for i, row in enumerate(rows):
                 if done[i]:
-                    step.append(prompt_ids[0])                                  # filler; never read
+                    step.append(prompts[i][-1])                                 # filler; never read
                     continue
                 was_forced = bool(forced[i])
                 token = forced[i].popleft() if was_forced else int(chosen[i])
@@ -171,7 +184,7 @@ def sample_n(model, tokenizer, prompt_ids: list[int], cfg: GenerationConfig, n: 
                         continue
                     row.logprobs.append(float(logp[i]))
                 row.token_ids.append(token)
-                row.text = tokenizer.decode(row.token_ids, skip_special_tokens=True)
+                row.text = tokenizer.decode(row.token_ids)
                 cut = min((row.text.find(s) for s in cfg.stop if s and s in row.text), default=-1)
                 if cut >= 0:
                     row.text, row.finish_reason, done[i] = row.text[:cut], "stop", True
@@ -186,7 +199,7 @@ def sample_n(model, tokenizer, prompt_ids: list[int], cfg: GenerationConfig, n: 
                 break
             token_t = torch.tensor(step, device=device)[:, None]               # (n, 1)
             history = torch.cat([history, token_t], dim=1)
-            logits = model(token_t, cache=cache).logits[:, -1]
+            logits = model(token_t, cache=cache, attention_mask=None if uniform else ones).logits[:, -1]
     finally:
         model.train(was_training)
     return rows

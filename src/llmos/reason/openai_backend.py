@@ -24,6 +24,19 @@ class OpenAIBackend(Backend):
         self.client = client
         self.model = model
         self.name = f"openai:{model}@{base_url or client.base_url}"
+        self.logprobs_supported = True       # set False when the server refuses logprobs; then never asked again
+
+    def _create(self, method, params: Params, logprobs_arg: dict, **kwargs):
+        """Call the API; a server that refuses logprobs is asked again without them."""
+        if params.logprobs and self.logprobs_supported:
+            from openai import BadRequestError
+            try:
+                return method(**kwargs, **self._args(params), **logprobs_arg)
+            except BadRequestError as e:
+                if "logprobs" not in str(e):
+                    raise
+                self.logprobs_supported = False
+        return method(**kwargs, **self._args(params))
 
     def _args(self, params: Params) -> dict:
         args = {"model": self.model, "n": params.n, "temperature": params.temperature,
@@ -35,8 +48,7 @@ class OpenAIBackend(Backend):
         return args
 
     def _complete(self, prompt: str, params: Params) -> list[Sample]:
-        extra = {"logprobs": 0} if params.logprobs else {}
-        r = self.client.completions.create(prompt=prompt, **self._args(params), **extra)
+        r = self._create(self.client.completions.create, params, {"logprobs": 0}, prompt=prompt)
         each = _per_choice_tokens(r.usage, len(r.choices))
         out = []
         for c in sorted(r.choices, key=lambda c: c.index):
@@ -46,8 +58,7 @@ class OpenAIBackend(Backend):
         return out
 
     def _chat(self, messages: list[Message], params: Params) -> list[Sample]:
-        extra = {"logprobs": True} if params.logprobs else {}
-        r = self.client.chat.completions.create(messages=messages, **self._args(params), **extra)
+        r = self._create(self.client.chat.completions.create, params, {"logprobs": True}, messages=messages)
         each = _per_choice_tokens(r.usage, len(r.choices))
         out = []
         for c in sorted(r.choices, key=lambda c: c.index):
