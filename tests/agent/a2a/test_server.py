@@ -93,6 +93,17 @@ def test_an_action_awaiting_approval_is_input_required_and_approve_goes_on(a2a_u
     assert "42" in get_message_text(second.task.status.message)
 
 
+def test_abort_as_the_reply_cancels_the_task(a2a_url):
+    async def run():
+        [first] = await send(a2a_url, msg("ask me about the seat"))
+        t = first.task
+        [second] = await send(a2a_url, msg("abort", t.id, t.context_id))
+        return second
+    second = asyncio.run(run())
+    assert second.task.status.state == S.TASK_STATE_CANCELED
+    assert "aborted by the person" in get_message_text(second.task.status.message)
+
+
 def test_cancel_a_running_task(a2a_url):
     async def run():
         [resp] = await send(a2a_url, msg("slow task"), return_immediately=True)

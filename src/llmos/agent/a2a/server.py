@@ -12,7 +12,7 @@ metadata may carry `url` (where to start) and `max_steps`. The session's
 statuses map onto A2A's task states:
 
     CONTINUE -> WORKING      ASK_USER -> INPUT_REQUIRED      DONE -> COMPLETED
-    FAILED   -> FAILED       aborted (CancelTask)  -> CANCELED
+    FAILED   -> FAILED       aborted (CancelTask, or "abort" as the reply) -> CANCELED
 
 While the task is INPUT_REQUIRED the next message on the same task answers
 the agent: "approve" (or yes/ok) approves a pending action, "abort" ends it,
@@ -102,6 +102,7 @@ class SessionExecutor(AgentExecutor):
                 return
             cmd = _command(text, paused.pending is not None)
         sid = self.sessions[task_id]
+        aborted = cmd is not None and cmd.kind == "abort"
         while True:
             result = await asyncio.to_thread(self.agent.step, sid, cmd)
             cmd = None
@@ -116,6 +117,10 @@ class SessionExecutor(AgentExecutor):
                 answer = getattr(result.action, "answer", "") or result.message
                 await updater.add_artifact([_text_part(answer)], name="answer")
                 await updater.complete(say(answer))
+                self._end(task_id)
+                return
+            elif aborted:   # the caller said abort: the person's "aborted" is A2A's CANCELED
+                await updater.cancel(say(result.message))
                 self._end(task_id)
                 return
             else:
