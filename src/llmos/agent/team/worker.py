@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from llmos.agent.backends import ModelBackend
+from llmos.agent.hooks import AgentHooks
 from llmos.agent.team.plan import Subtask
 from llmos.agent.team.protocol import Redo
 from llmos.agent.views import DoneAction, SessionOptions, StepResult, StepStatus, UserCommand
@@ -84,6 +85,21 @@ def person_relay(answer: Callable[[str, str, StepResult], UserCommand]) -> AskPe
     return ask
 
 
+class _EvidenceHook(AgentHooks):
+    """At a session's end (on the agent's own thread): the final page's text and the guard's nudges."""
+
+    def __init__(self):
+        self.seen: dict[str, tuple[str, int]] = {}
+
+    def on_session_end(self, session, result) -> None:
+        try:
+            text = session.tab.extract(session.tab.observe(), "")
+        except Exception as e:  # the page may be gone; the manager still checks the site itself
+            text = f"(could not read the final page: {e})"
+        self.seen[session.id] = (session.vault.scrub(text)[:8000],
+                                 session.guard.loop_nudges + int(session.guard.progress_nudged))
+
+
 class LocalWorker:
     """An llmos agent in this process, with its own Chromium; `backend_for` makes each attempt's model."""
 
@@ -96,7 +112,8 @@ class LocalWorker:
         self.backend_for = backend_for
         self.options = options or (lambda a: SessionOptions())
         self.max_asks = max_asks
-        self.agent = Agent(None, AgentConfig(trace_dir=Path(trace_dir)))
+        self._evidence = _EvidenceHook()
+        self.agent = Agent(None, AgentConfig(trace_dir=Path(trace_dir)), hooks=[self._evidence])
 
     def run(self, assignment: Assignment, ask_person: AskPerson) -> WorkerReport:
         agent, sub = self.agent, assignment.subtask
@@ -109,23 +126,12 @@ class LocalWorker:
         if result.status is StepStatus.ASK_USER:
             result = agent.step(info.id, UserCommand(kind="abort", text="too many questions"))
         final = agent.retrieve(info.id)
-        page, loops = self._evidence(info.id)
         agent.close(info.id)
+        page, loops = self._evidence.seen.pop(info.id, ("", 0))
         answer = result.action.answer if isinstance(result.action, DoneAction) else result.message
         return WorkerReport(done=result.status is StepStatus.DONE, answer=answer, url=result.url,
                             page_text=page, steps=final.steps, loop_signals=loops, session=info.id,
                             trace=final.trace_path or "", asks=asks)
-
-    def _evidence(self, sid: str) -> tuple[str, int]:
-        """The final page's text and the guard's nudges, read on the agent's own thread."""
-        def read():
-            s = self.agent._get(sid)
-            try:
-                text = s.tab.extract(s.tab.observe(), "")
-            except Exception as e:  # the page may be gone; the manager still checks the site
-                text = f"(could not read the final page: {e})"
-            return text[:8000], s.guard.loop_nudges + int(s.guard.progress_nudged)
-        return self.agent._call(read)
 
     def close(self) -> None:
         self.agent.shutdown()
