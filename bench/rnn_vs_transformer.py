@@ -4,8 +4,8 @@
     .venv/bin/python bench/rnn_vs_transformer.py --task reverse --steps 800
 
 Both models train on the same synthetic pairs (`llmos.text.synthetic`) with the
-same loop, steps, batch size, optimiser and schedule (`llmos.classic.seq2seq.
-train_seq2seq`) and have a similar number of parameters. Reported: held-out exact
+same loop, steps, batch size, optimiser and schedule (`llmos.train.seq2seq.
+train_seq2seq`, which takes either model) and have a similar number of parameters. Reported: held-out exact
 match under greedy decoding, training wall time, and the time of one
 teacher-forced forward pass as source and target length grow from 16 to 512,
 where the RNN must take one step per token and the Transformer takes all
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from llmos.classic.seq2seq import RNNSeq2Seq, RNNSeq2SeqConfig, Seq2SeqTrainConfig, train_seq2seq
+from llmos.classic.seq2seq import RNNSeq2Seq, RNNSeq2SeqConfig
+from llmos.train.seq2seq import Seq2SeqTrainConfig, train_seq2seq
 from llmos.nn.seq2seq import Seq2SeqConfig, Seq2SeqTransformer
 from llmos.text.synthetic import VOCAB, make_task
 
@@ -101,8 +102,10 @@ def main() -> None:
 
     task = make_task(args.task, n_train=args.n_train, n_test=args.n_test, seed=args.seed)
     models = build_models(args.hidden, args.d_model, args.layers, max_len=max(LENGTHS) + 1)
-    cfg = Seq2SeqTrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                             eval_pairs=args.n_test, seed=args.seed)
+    # one recipe for both models, as RNNs are trained: warmup + cosine, Adam's defaults, clipping
+    cfg = Seq2SeqTrainConfig(max_steps=args.steps, batch_size=args.batch_size, schedule="cosine", lr=args.lr,
+                             warmup_steps=100, adam_beta2=0.999, adam_eps=1e-8, label_smoothing=0.0,
+                             grad_clip=1.0, average_last=1, beam_size=0, eval_every=args.steps, seed=args.seed)
     results = {"task": args.task, "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                "forward_batch": args.forward_batch, "lengths": LENGTHS, "models": {}}
     for name, model in models.items():
@@ -112,7 +115,7 @@ def main() -> None:
         for length in LENGTHS:
             forward.append(forward_seconds(model, length, args.forward_batch, args.repeats))
             print(f"  {name}: forward at length {length}: {1000 * forward[-1]:.1f} ms")
-        results["models"][name] = dict(parameters=model.num_parameters(), exact_match=trained.exact_match,
+        results["models"][name] = dict(parameters=model.num_parameters(), exact_match=trained.greedy_exact_match,
                                        train_seconds=trained.seconds, steps=trained.steps,
                                        final_loss=trained.final_loss, forward_seconds=forward,
                                        losses=trained.losses)

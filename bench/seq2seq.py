@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from llmos.config import override
-from llmos.train.seq2seq import Seq2SeqRunConfig, train_seq2seq
+from llmos.train.seq2seq import Seq2SeqRunConfig, run_seq2seq
 
 ROOT = Path(__file__).resolve().parent
 
@@ -37,7 +37,7 @@ def main() -> None:
                                         f"threads={args.threads}", *args.overrides])
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    result = train_seq2seq(cfg, args.run_dir)
+    result = run_seq2seq(cfg, args.run_dir)
     figures = {
         "task": cfg.task, "steps": cfg.max_steps, "n_train": len(result.task.train),
         "n_test": len(result.task.test), "parameters": result.model.num_parameters(),

@@ -91,11 +91,11 @@ def seq2seq(task: Literal["dates", "reverse"] = "dates", run_dir: Path | None = 
         overrides: settings such as max_steps=3000 batch_size=64 warmup_steps=400 model.d_model=128
             model.n_encoder_layers=2 label_smoothing=0.1 beam_size=4 n_train=20000.
     """
-    from llmos.train.seq2seq import Seq2SeqRunConfig, train_seq2seq
+    from llmos.train.seq2seq import Seq2SeqRunConfig, run_seq2seq
     cfg = override(Seq2SeqRunConfig(), [f"task={task}", *overrides])
     run_dir = Path(run_dir or f"runs/seq2seq-{cfg.task}")
     console = Console(soft_wrap=True)
-    result = train_seq2seq(cfg, run_dir, console=console, progress=progress)
+    result = run_seq2seq(cfg, run_dir, console=console, progress=progress)
     for src, ref, out in result.examples[:5]:
         console.print(f"  {src!r:>36} -> {out!r}  {'ok' if out == ref else 'expected ' + repr(ref)}")
     console.print(f"held-out exact match ({len(result.task.test):,} examples): greedy "

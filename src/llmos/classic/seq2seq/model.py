@@ -97,8 +97,12 @@ class RNNSeq2Seq(nn.Module):
         return self.drop(o), state, weights
 
     def forward(self, src: Tensor, tgt_in: Tensor, src_padding_mask: Tensor | None = None,
-                need_weights: bool = False):
-        """Teacher forcing: src (B, S), tgt_in (B, T) -> logits (B, T, V) (and weights (B, T, S))."""
+                tgt_padding_mask: Tensor | None = None, need_weights: bool = False):
+        """Teacher forcing: src (B, S), tgt_in (B, T) -> logits (B, T, V) (and weights (B, T, S)).
+
+        tgt_padding_mask is accepted for the shared trainer and not needed: the decoder runs left
+        to right, so padding after a target's end never reaches the positions before it.
+        """
         memory, state, keys = self.encode(src, src_padding_mask)
         outputs, all_weights = [], []
         for t in range(tgt_in.shape[1]):                                        # sequential by nature
