@@ -124,21 +124,28 @@ def trace(session: str, trace_dir: Path = Path("runs/agent"), html: Path | None 
 
 def bench(model: str = "oracle", base_url: str = "http://127.0.0.1:8000/v1", api_key: str | None = None,
           tasks: list[str] | None = None, output: Path = Path("bench/results/agent_suite.json"),
-          trace_dir: Path | None = None, max_seconds: float = 300.0) -> int:
+          trace_dir: Path | None = None, max_seconds: float = 300.0, split: list[str] | None = None,
+          n: int = 24, seed: int = 1000) -> int:
     """Run the local web task suite with a model; report success rate, steps and time per task.
 
     Each task runs in its own agent session (one shared Chromium) against the
     suite's sites on 127.0.0.1; success is judged from the sites' state.
 
     Args:
-        model: `oracle` (the scripted oracle, which should solve every task), or a model name at
-            --base-url (`auto` takes the first one the endpoint lists).
+        model: `oracle` (the scripted oracle, which should solve every task), a model name at
+            --base-url (`auto` takes the first one the endpoint lists), or the folder of a policy
+            trained by `llmos agent train` (e.g. runs/agent), run in process with no network; with
+            no --tasks it runs on the generated held-out splits beside the oracle.
         base_url: the model's OpenAI-compatible endpoint, ending in /v1.
         api_key: the endpoint's key (default: $LLMOS_API_KEY, then $OPENAI_API_KEY).
         tasks: task ids or site names (flights, shop, forms) to run; default all.
         output: where the JSON report goes.
         trace_dir: keep each task's session trace here (default: a temporary folder).
         max_seconds: wall-time limit per task.
+        split: with a trained policy: generated splits to run (held_out_values, held_out_templates,
+            train); default both held-out splits.
+        n: with a trained policy: variants per split.
+        seed: with a trained policy: the seed the split's variants are drawn with.
     """
     from llmos.agent.backends import OpenAIBackend
     from llmos.agent.service import AgentConfig
@@ -152,8 +159,17 @@ def bench(model: str = "oracle", base_url: str = "http://127.0.0.1:8000/v1", api
             raise ConfigError(f"--tasks: unknown {unknown}; use task ids or sites "
                               f"({', '.join(sorted({t.site for t in chosen}))})")
         chosen = [t for t in chosen if t.id in tasks or t.site in tasks]
+    policy_dir = model != "oracle" and Path(model).is_dir()
+    if policy_dir and not tasks:
+        from llmos.agent.learn.cli import bench_policy_cli
+        return bench_policy_cli(Path(model), split or ["held_out_values", "held_out_templates"], n, seed,
+                                output if output != Path("bench/results/agent_suite.json")
+                                else Path("bench/results/agent_policy.json"))
     if model == "oracle":
         backend = oracle_backend
+    elif policy_dir:
+        from llmos.agent.learn.cli import _policy
+        backend = _policy(Path(model))
     else:
         key = _api_key(api_key)
         backend = OpenAIBackend(base_url, resolve_model(base_url, model, key), key)

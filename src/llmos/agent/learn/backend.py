@@ -1,0 +1,98 @@
+"""The trained policy as an agent backend, in process: compact observation in, one constrained action out.
+
+    backend = PolicyBackend("runs/agent")          # a run folder of `llmos agent train`, or an HF folder
+    agent = Agent(backend); agent.run(agent.create("Book ...", url=...).id)
+
+Each step renders the step's `StepContext` in the compact observation format
+the policy was trained on (`observation.render`), builds the page's action
+schema (`constraint.action_schema`) and decodes under it with llmos's grammar
+engine (`llmos.infer.grammar`, llguidance), so the reply always parses as one
+action that names a listed element. The agent layer may call `infer`
+directly (it sits above it), which saves an HTTP hop per step; `llmos serve`
+with the same schema as `response_format` gives the same constraint over the
+OpenAI API.
+
+Sampling (`temperature` > 0, a seed per call) is what the DPO rollouts use to
+branch; the agent itself decodes greedily.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from llmos.agent.backends import BackendError
+from llmos.agent.learn.constraint import action_schema
+from llmos.agent.learn.observation import render
+from llmos.agent.views import ModelReply, ModelRequest, StepContext
+
+MAX_NEW_TOKENS = 128
+MIN_NEW_TOKENS = 64   # room kept for the reply when a long page fills the context
+
+
+def policy_folder(path: str | Path) -> Path:
+    """The model folder inside a `llmos agent train` run (RUN/model), or `path` itself."""
+    path = Path(path)
+    for candidate in (path / "model", path):
+        if (candidate / "config.json").exists():
+            return candidate
+    raise FileNotFoundError(f"{path} holds no trained policy (no config.json in {path}/model or {path}); "
+                            "train one with `llmos agent train --out " + str(path) + "`")
+
+
+class PolicyBackend:
+    """`complete(ModelRequest) -> ModelReply` from an llmos causal LM, decoding under the action schema."""
+
+    def __init__(self, model: str | Path | None = None, *, policy=None, tokenizer=None,
+                 temperature: float = 0.0, seed: int | None = None, constrained: bool = True,
+                 max_new_tokens: int = MAX_NEW_TOKENS, threads: int | None = None):
+        if policy is None:
+            from llmos.hub import load_pretrained
+            if model is None:
+                raise ValueError("give a model folder or a loaded policy and tokenizer")
+            folder = policy_folder(model)
+            policy, tokenizer = load_pretrained(folder)
+            if tokenizer is None:
+                raise FileNotFoundError(f"{folder} has no tokenizer.json beside the model")
+        self.model, self.tokenizer = policy.eval(), tokenizer
+        self.name = f"llmos-policy:{Path(model).name if model else 'in-memory'}"
+        self.temperature, self.seed, self.constrained = temperature, seed, constrained
+        self.max_new_tokens = max_new_tokens
+        self.calls = 0
+        if threads:
+            torch.set_num_threads(threads)
+
+    def prompt_ids(self, ctx: StepContext) -> list[int]:
+        from llmos.train.align.data import encode_prompt
+
+        budget = self.model.config.max_seq_len - min(self.max_new_tokens, MIN_NEW_TOKENS)
+        return encode_prompt(self.tokenizer, render(ctx), budget)
+
+    def grammar(self, ctx: StepContext):
+        from llmos.infer.grammar import Grammar, compile_grammar
+
+        return compile_grammar(Grammar.json_schema(action_schema(ctx.observation)), self.tokenizer,
+                               self.model.config.vocab_size)
+
+    def propose(self, ctx: StepContext, temperature: float | None = None, seed: int | None = None) -> tuple[str, int, int]:
+        """(action text, prompt tokens, completion tokens) for one step."""
+        from llmos.infer.generate import complete
+        from llmos.infer.sampling import GenerationConfig
+
+        ids = self.prompt_ids(ctx)
+        temp = self.temperature if temperature is None else temperature
+        room = self.model.config.max_seq_len - len(ids)
+        cfg = GenerationConfig(max_new_tokens=min(self.max_new_tokens, room), temperature=temp,
+                               seed=self.seed if seed is None else seed)
+        grammar = self.grammar(ctx) if self.constrained else None
+        out = complete(self.model, ids, cfg, tokenizer=self.tokenizer, grammar=grammar)
+        return out.text or "", len(ids), len(out.tokens)
+
+    def complete(self, request: ModelRequest) -> ModelReply:
+        self.calls += 1
+        seed = None if self.seed is None else self.seed + self.calls
+        try:
+            text, n_prompt, n_new = self.propose(request.context, seed=seed)
+        except (ValueError, RuntimeError) as e:
+            raise BackendError(f"the policy could not decode this step: {e}") from None
+        return ModelReply(text=text, prompt_tokens=n_prompt, completion_tokens=n_new)

@@ -1,0 +1,96 @@
+"""The compact observation: what the trained policy reads at every step, in training and at run time.
+
+A small model has a short context, so the step's `StepContext` is written as
+plain lines with nothing repeated and nothing it cannot act on:
+
+    task: Book the cheapest economy flight from Lisbon to Paris on 2025-06-12 for ...
+    page: /flights/booking/BK1001/passenger | Passenger details
+    done: select 3 "Lisbon"; select 4 "Paris"; click 8
+    note: (the last note: a nudge from the loop guard, the person's answer, an extract)
+    3 textbox First name ="Ada"
+    5 radio Economy [x]
+    4 select To ="Choose a city" <Amsterdam|Berlin|Lisbon|Madrid|Paris|Rome>
+    text: Flight SL107: Lisbon to Paris, 2025-06-12, departs 09:15, arrives 11:45, ...
+    action:
+
+Every element the agent listed is kept, with its index, role, label, value,
+checked state and options (links lose their href: the host and port of the
+suite say nothing about what to do). Page text keeps only the lines that no
+element already shows, cut to `max_text` characters. The action the model
+answers with is one line of JSON (`write_action`), the same the agent's parser
+reads.
+"""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlparse
+
+from llmos.agent.views import Element, StepContext
+
+MAX_TEXT = 400
+MAX_HISTORY = 4
+MAX_NOTE = 160
+MAX_OPTIONS = 12
+
+
+def _element_line(e: Element) -> str:
+    line = f"{e.index} {e.role} {e.label}"
+    if e.role in ("checkbox", "radio"):
+        line += " [x]" if e.checked else " [ ]"
+    elif e.value:
+        line += f' ="{e.value}"'
+    if e.options:
+        line += " <" + "|".join(e.options[:MAX_OPTIONS]) + ">"
+    if e.disabled:
+        line += " disabled"
+    return line
+
+
+def _page_text(ctx: StepContext, max_text: int) -> str:
+    shown = set()
+    for e in ctx.observation.elements:
+        shown.add(e.label.strip())
+        shown.update(o.strip() for o in e.options)
+    lines = [ln.strip() for ln in ctx.observation.text.splitlines()]
+    kept = [ln for ln in lines if ln and ln not in shown]
+    return " / ".join(kept)[:max_text]
+
+
+def _history_item(action: dict) -> str:
+    kind = action.get("type", "?")
+    parts = [kind]
+    if "element" in action:
+        parts.append(str(action["element"]))
+    for key in ("text", "option", "query", "url"):
+        if key in action:
+            parts.append(json.dumps(action[key], ensure_ascii=False))
+    return " ".join(parts)
+
+
+def render(ctx: StepContext, max_text: int = MAX_TEXT) -> str:
+    """The prompt for one step: task, page, recent actions, elements, page text, then `action:`."""
+    obs = ctx.observation
+    path = urlparse(obs.url).path if obs.url.startswith("http") else obs.url
+    lines = [f"task: {ctx.task}", f"page: {path or '(none)'} | {obs.title}"]
+    history = []
+    for h in ctx.history[-MAX_HISTORY:]:
+        item = _history_item(h.action.model_dump(exclude={"thought"})) if h.action else "the person"
+        if h.outcome.lower().startswith(("error", "denied", "not done", "loop")):
+            item += f" ({h.outcome[:60]})"
+        history.append(item)
+    if history:
+        lines.append("done: " + "; ".join(history))
+    if ctx.notes:
+        lines.append("note: " + " ".join(ctx.notes[-1].split())[:MAX_NOTE])
+    lines += [_element_line(e) for e in obs.elements]
+    text = _page_text(ctx, max_text)
+    if text:
+        lines.append(f"text: {text}")
+    lines.append("action:")
+    return "\n".join(lines)
+
+
+def write_action(action: dict) -> str:
+    """An action (JSON dict, no thought) as the one line the model answers with."""
+    body = {"type": action["type"], **{k: v for k, v in action.items() if k not in ("type", "thought")}}
+    return json.dumps(body, ensure_ascii=False)  # json.dumps's separators, as the grammar emits

@@ -1,0 +1,250 @@
+"""`llmos agent train`, end to end: variants, demonstrations, pretraining, SFT, rollouts, DPO.
+
+    RUN/progress.json        which stages are done, and how long each took
+    RUN/demos/part-K.jsonl   oracle episodes (raw step contexts and actions), K per worker
+    RUN/corpus/              pretraining text: the default corpus and the demonstrations' observations
+    RUN/pretrain/            `llmos train` run: BPE tokenizer, the small decoder, model/
+    RUN/sft/                 `llmos sft` run on the demonstrations (prompt = compact observation)
+    RUN/rollouts.jsonl       one line per rolled-out variant, with its preference pairs
+    RUN/dpo/                 `llmos dpo` run on those pairs
+    RUN/model/               the policy: SFT+DPO (or SFT when no pair was found)
+
+Every stage is resumable: demonstrations and rollouts append one line per
+episode, the training stages are llmos run folders with checkpoints, and a
+finished stage is recorded in progress.json and skipped when the command is
+run again.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from llmos.config import atomic_write_text
+
+
+@dataclass
+class PolicyModel:
+    family: str = "llama"
+    d_model: int = 192
+    n_layers: int = 4
+    n_heads: int = 6
+    n_kv_heads: int = 2
+    d_ff: int = 512
+    max_seq_len: int = 1024
+    vocab_size: int = 2048
+
+
+@dataclass
+class AgentTrainConfig:
+    episodes: int = 2000            # oracle demonstrations on training variants
+    workers: int = 2                # processes (one Chromium each) playing demonstrations
+    seed: int = 0
+    model: PolicyModel = field(default_factory=PolicyModel)
+    base: str = ""                  # a pretrained llmos run or HF folder to start from (skips pretraining)
+    pretrain_steps: int = 300       # next-token steps on the default corpus + observations
+    pretrain_batch: int = 8
+    pretrain_seq_len: int = 256
+    sft_steps: int = 1200
+    sft_batch: int = 8
+    sft_lr: float = 1e-3
+    rollout_tasks: int = 24         # training variants the SFT policy is rolled out on
+    samples: int = 2                # sampled alternatives per step (branching)
+    temperature: float = 1.0
+    verify: bool = True             # replay the first divergence with the oracle's action
+    dpo_steps: int = 60
+    dpo_batch: int = 8
+    dpo_lr: float = 1e-4
+    beta: float = 0.1
+    threads: int = 0                # torch CPU threads; 0 = torch's default
+
+    def validate(self) -> None:
+        from llmos.config import ConfigError
+        for name in ("episodes", "workers", "sft_steps", "sft_batch", "dpo_batch", "pretrain_batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.model.max_seq_len < 256:
+            raise ConfigError("model.max_seq_len must be >= 256: a compact observation needs a few hundred tokens")
+
+
+class Progress:
+    """RUN/progress.json: finished stages with their seconds."""
+
+    def __init__(self, run: Path):
+        self.path = run / "progress.json"
+        self.data = json.loads(self.path.read_text()) if self.path.exists() else {"stages": {}}
+
+    def done(self, stage: str) -> bool:
+        return stage in self.data["stages"]
+
+    def mark(self, stage: str, seconds: float, **info) -> None:
+        self.data["stages"][stage] = {"seconds": round(seconds, 1), **info}
+        atomic_write_text(self.path, json.dumps(self.data, indent=2) + "\n")
+
+
+def _collect_part(k: int, workers: int, episodes: int, seed: int, run: str) -> None:
+    from llmos.agent.learn.demos import collect
+    from llmos.agent.learn.generator import generate
+    tasks = generate("train", episodes, seed)[k::workers]
+    collect(tasks, Path(run) / "demos" / f"part-{k}.jsonl", progress=k == 0)
+
+
+def demonstrations(run: Path, cfg: AgentTrainConfig) -> list:
+    """Play the oracle on `cfg.episodes` training variants (in `workers` processes); all episodes."""
+    from llmos.agent.learn.demos import read_episodes
+    if cfg.workers == 1:
+        _collect_part(0, 1, cfg.episodes, cfg.seed, str(run))
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        procs = [ctx.Process(target=_collect_part, args=(k, cfg.workers, cfg.episodes, cfg.seed, str(run)))
+                 for k in range(cfg.workers)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    return [e for k in range(cfg.workers) for e in read_episodes(run / "demos" / f"part-{k}.jsonl")]
+
+
+def _all_demos(run: Path) -> list:
+    from llmos.agent.learn.demos import read_episodes
+    return [e for p in sorted((run / "demos").glob("part-*.jsonl")) for e in read_episodes(p)]
+
+
+def sft_examples(episodes) -> list:
+    from llmos.agent.learn.demos import examples
+    from llmos.agent.learn.observation import render, write_action
+    return examples(episodes, render, write_action)
+
+
+def write_corpus(run: Path, examples) -> Path:
+    """The default corpus plus the demonstrations' prompts and actions, one document each, as text files."""
+    from llmos.text.corpus import read_corpus
+    folder = run / "corpus"
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "default.txt", "\n\n".join(read_corpus("default")))
+    seen, docs = set(), []
+    for e in examples:
+        if e.prompt not in seen:
+            seen.add(e.prompt)
+            docs.append(f"{e.prompt} {e.response}")
+    atomic_write_text(folder / "observations.txt", "\n\n".join(docs))
+    return folder
+
+
+def pretrained(run: Path, cfg: AgentTrainConfig, examples) -> Path:
+    """The base model's folder: `cfg.base`, or a short `llmos train` run with a BPE tokenizer."""
+    if cfg.base:
+        return Path(cfg.base)
+    if (run / "pretrain" / "model" / "config.json").exists():
+        return run / "pretrain" / "model"
+    from llmos.nn.config import ModelConfig
+    from llmos.train.config import DataConfig, PretrainConfig, TrainConfig
+    from llmos.train.pretrain import pretrain
+    m = cfg.model
+    corpus = write_corpus(run, examples)
+    pcfg = PretrainConfig(
+        model=ModelConfig.for_family(m.family, vocab_size=m.vocab_size, d_model=m.d_model, n_layers=m.n_layers,
+                                     n_heads=m.n_heads, n_kv_heads=m.n_kv_heads, d_ff=m.d_ff,
+                                     max_seq_len=m.max_seq_len),
+        data=DataConfig(corpus=str(corpus), tokenizer="bpe", vocab_size=m.vocab_size),
+        train=TrainConfig(max_steps=max(1, cfg.pretrain_steps), batch_size=cfg.pretrain_batch,
+                          seq_len=cfg.pretrain_seq_len, lr=1e-3, min_lr=1e-4,
+                          warmup_steps=min(50, cfg.pretrain_steps // 5), eval_every=max(1, cfg.pretrain_steps),
+                          eval_batches=4, checkpoint_every=100, log_every=10, seed=cfg.seed, device="cpu",
+                          threads=cfg.threads),
+        preset="agent-policy")
+    pretrain(pcfg, run / "pretrain", resume=True)
+    return run / "pretrain" / "model"
+
+
+def _sft_config(cfg: AgentTrainConfig):
+    from llmos.train.align.sft import SFTConfig
+    n = cfg.model.max_seq_len
+    return SFTConfig(steps=cfg.sft_steps, batch_size=cfg.sft_batch, lr=cfg.sft_lr, warmup_steps=50,
+                     schedule="cosine", max_len=n, max_prompt_len=n - 64, save_every=50, eval_every=10**6,
+                     seed=cfg.seed)
+
+
+def _dpo_config(cfg: AgentTrainConfig):
+    from llmos.train.align.dpo import DPOConfig
+    n = cfg.model.max_seq_len
+    return DPOConfig(steps=cfg.dpo_steps, batch_size=cfg.dpo_batch, lr=cfg.dpo_lr, beta=cfg.beta,
+                     max_len=n, max_prompt_len=n - 64, save_every=20, eval_every=10**6, seed=cfg.seed)
+
+
+def _load(folder: Path):
+    from llmos.hub import load_pretrained
+    return load_pretrained(folder)
+
+
+def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print) -> Path:
+    """Run (or resume) every stage in `run`; returns RUN/model."""
+    import torch
+
+    from llmos.agent.learn.backend import PolicyBackend
+    from llmos.agent.learn.generator import generate
+    from llmos.agent.learn.rollouts import preference_pairs
+    from llmos.train.align.data import PreferencePair, save_jsonl
+    from llmos.train.align.dpo import train_dpo
+    from llmos.train.align.sft import train_sft
+
+    cfg = cfg or AgentTrainConfig()
+    cfg.validate()
+    run = Path(run)
+    run.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run / "agent_train_config.json", json.dumps(asdict(cfg), indent=2) + "\n")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    prog = Progress(run)
+
+    t = time.perf_counter()
+    if not prog.done("demos"):
+        episodes = demonstrations(run, cfg)
+        prog.mark("demos", time.perf_counter() - t, episodes=len(episodes),
+                  successful=sum(e.success for e in episodes))
+    examples = sft_examples(_all_demos(run))
+    log(f"demonstrations: {prog.data['stages']['demos']['episodes']} episodes, {len(examples)} steps")
+
+    t = time.perf_counter()
+    base = pretrained(run, cfg, examples)
+    if not prog.done("pretrain"):
+        prog.mark("pretrain", time.perf_counter() - t, base=str(base))
+
+    t = time.perf_counter()
+    if not prog.done("sft"):
+        model, tok = _load(base)
+        save_jsonl(examples, run / "sft_data.jsonl")
+        train_sft(model, tok, examples, run / "sft", _sft_config(cfg), resume=(run / "sft").exists())
+        prog.mark("sft", time.perf_counter() - t, examples=len(examples))
+
+    t = time.perf_counter()
+    if not prog.done("rollouts"):
+        policy = PolicyBackend(run / "sft" / "model")
+        tasks = generate("train", cfg.rollout_tasks, cfg.seed + 1)
+        pairs = preference_pairs(policy, tasks, run / "rollouts.jsonl", cfg.samples, cfg.temperature, cfg.verify)
+        rows = [json.loads(x) for x in (run / "rollouts.jsonl").read_text().splitlines() if x.strip()]
+        prog.mark("rollouts", time.perf_counter() - t, tasks=len(rows), pairs=len(pairs),
+                  sft_success=round(sum(r["success"] for r in rows) / max(1, len(rows)), 3),
+                  outcome_pairs=sum(p["judge"] == "outcome" for p in pairs))
+    pairs = [p for x in (run / "rollouts.jsonl").read_text().splitlines() if x.strip()
+             for p in json.loads(x)["pairs"]]
+
+    t = time.perf_counter()
+    final = run / "sft" / "model"
+    if pairs and not prog.done("dpo"):
+        model, tok = _load(run / "sft" / "model")
+        prefs = [PreferencePair(p["prompt"], p["chosen"], p["rejected"]) for p in pairs]
+        save_jsonl(prefs, run / "dpo_data.jsonl")
+        train_dpo(model, tok, prefs, run / "dpo", _dpo_config(cfg), resume=(run / "dpo").exists())
+        prog.mark("dpo", time.perf_counter() - t, pairs=len(prefs))
+    if prog.done("dpo"):
+        final = run / "dpo" / "model"
+    if (run / "model").exists():
+        shutil.rmtree(run / "model")
+    shutil.copytree(final, run / "model")
+    prog.mark("done", 0.0, policy=str(final.relative_to(run)),
+              total_seconds=round(sum(s["seconds"] for s in prog.data["stages"].values()), 1))
+    return run / "model"

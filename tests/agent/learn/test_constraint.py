@@ -1,0 +1,59 @@
+"""The per-page action schema: the grammar engine lets through what the page offers and nothing else."""
+from __future__ import annotations
+
+import pytest
+
+from llmos.agent.learn.constraint import action_schema, kind_of
+from llmos.agent.learn.observation import write_action
+from llmos.agent.views import Element, Observation
+
+pytest.importorskip("llguidance")
+
+
+def page() -> Observation:
+    return Observation(url="http://x/shop/checkout", elements=[
+        Element(index=0, tag="a", role="link", label="Corner Shop"),
+        Element(index=3, tag="input", role="textbox", label="City", input_type="text"),
+        Element(index=4, tag="select", role="combobox", label="Country", options=["France", "Spain"]),
+        Element(index=5, tag="input", role="radio", label="Express shipping", input_type="radio"),
+        Element(index=6, tag="textarea", role="textbox", label="Message"),
+        Element(index=7, tag="button", role="button", label="Place order", disabled=True)])
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from llmos.text.tokenizer import Tokenizer
+    text = [write_action(a) for a in ({"type": "click", "element": 5}, {"type": "type", "element": 3, "text": "Rome"},
+                                      {"type": "select", "element": 4, "option": "Spain"})] * 50
+    return Tokenizer.train_bpe(text, vocab_size=300)
+
+
+def accepts(schema: dict, tokenizer, text: str) -> bool:
+    from llmos.infer.grammar import Grammar, compile_grammar
+    state = compile_grammar(Grammar.json_schema(schema), tokenizer, tokenizer.vocab_size).start()
+    return all(state.advance(t) for t in tokenizer.encode(text, add_special_tokens=False)) and state.is_accepting
+
+
+def test_elements_take_the_action_their_tag_allows():
+    kinds = {e.index: kind_of(e) for e in page().elements}
+    assert kinds == {0: "click", 3: "type", 4: "select", 5: "click", 6: "type", 7: "click"}
+
+
+@pytest.mark.parametrize("action", [{"type": "click", "element": 5}, {"type": "type", "element": 6, "text": "Hi"},
+                                    {"type": "select", "element": 4, "option": "Spain"},
+                                    {"type": "done", "answer": "ok", "success": False},
+                                    {"type": "ask_user", "question": "Which city?"}, {"type": "back"},
+                                    {"type": "scroll", "pages": 0.5}])
+def test_what_the_page_offers_is_accepted(tokenizer, action):
+    assert accepts(action_schema(page()), tokenizer, write_action(action))
+
+
+@pytest.mark.parametrize("action", [{"type": "click", "element": 9},            # not listed
+                                    {"type": "click", "element": 7},            # disabled
+                                    {"type": "click", "element": 3},            # a text field: type into it
+                                    {"type": "type", "element": 5, "text": "x"},  # a radio
+                                    {"type": "select", "element": 4, "option": "Italy"},  # not an option
+                                    {"type": "navigate", "url": "http://evil.example/"},
+                                    {"type": "type", "element": 3, "text": "x" * 101}])
+def test_what_the_page_does_not_offer_is_refused(tokenizer, action):
+    assert not accepts(action_schema(page()), tokenizer, write_action(action))

@@ -1,0 +1,61 @@
+"""The compact observation: every listed element with what it holds, nothing repeated, the task first."""
+from __future__ import annotations
+
+import json
+
+from llmos.agent.learn.observation import render, write_action
+from llmos.agent.views import (ClickAction, Element, HistoryItem, Observation, StepContext, TypeAction,
+                               parse_action)
+
+
+def page() -> Observation:
+    return Observation(
+        url="http://127.0.0.1:41234/flights/booking/BK1001/passenger", title="Passenger details",
+        elements=[Element(index=0, tag="a", role="link", label="SkyLark Air", href="http://127.0.0.1:41234/flights/"),
+                  Element(index=3, tag="input", role="textbox", label="First name", value="Ada", input_type="text"),
+                  Element(index=4, tag="select", role="combobox", label="Meal", value="Vegan",
+                          options=["No preference", "Vegan"]),
+                  Element(index=5, tag="input", role="radio", label="Seat 10A, window", checked=True),
+                  Element(index=6, tag="input", role="checkbox", label="Newsletter", checked=False),
+                  Element(index=7, tag="button", role="button", label="Continue", disabled=True)],
+        text="SkyLark Air\nPassenger details\nFirst name\nFlight SL107: Lisbon to Paris, departs 09:15\nVegan")
+
+
+def test_render_lists_every_element_with_its_state_and_keeps_only_new_page_text():
+    ctx = StepContext(task="Book it for Ada Lovelace", step=3, observation=page(),
+                      history=[HistoryItem(step=1, action=ClickAction(element=2), outcome="clicked"),
+                               HistoryItem(step=2, action=TypeAction(element=3, text="Ada"), outcome="typed"),
+                               HistoryItem(step=3, action=ClickAction(element=9),
+                                           outcome="error: there is no element 9")])
+    text = render(ctx)
+    lines = text.splitlines()
+    assert lines[0] == "task: Book it for Ada Lovelace"
+    assert lines[1] == "page: /flights/booking/BK1001/passenger | Passenger details"
+    assert lines[2] == 'done: click 2; type 3 "Ada"; click 9 (error: there is no element 9)'
+    assert '3 textbox First name ="Ada"' in lines
+    assert '4 combobox Meal ="Vegan" <No preference|Vegan>' in lines
+    assert "5 radio Seat 10A, window [x]" in lines and "6 checkbox Newsletter [ ]" in lines
+    assert "7 button Continue disabled" in lines
+    # the host and port say nothing the policy can use; element labels are not repeated as text
+    assert "127.0.0.1" not in text
+    assert lines[-2] == "text: Passenger details / Flight SL107: Lisbon to Paris, departs 09:15"
+    assert lines[-1] == "action:"
+
+
+def test_render_keeps_only_the_last_note_and_the_last_four_actions():
+    history = [HistoryItem(step=i, action=ClickAction(element=i), outcome="clicked") for i in range(1, 7)]
+    text = render(StepContext(task="t", step=7, observation=page(), history=history,
+                              notes=["old note", "loop detected: change approach"]))
+    assert "done: click 3; click 4; click 5; click 6" in text
+    assert "note: loop detected: change approach" in text and "old note" not in text
+
+
+def test_write_action_is_one_json_line_with_the_type_first_that_the_agent_parses_back():
+    for action in ({"type": "type", "element": 3, "text": "Ada \"A\" Lovelace"}, {"type": "click", "element": 0},
+                   {"type": "done", "answer": "16:55", "success": False}):
+        line = write_action({**action, "thought": "never shown"})
+        assert "\n" not in line and "thought" not in line
+        assert line.startswith('{"type": ')                        # json.dumps's separators, as the grammar
+        assert json.loads(line) == action
+        assert parse_action(line).model_dump(exclude={"thought"}, exclude_defaults=True) | {"type": action["type"]} \
+            == action
