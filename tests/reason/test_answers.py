@@ -15,3 +15,8 @@ def test_normalize_makes_equal_answers_equal():
     assert normalize("$1,000.") == normalize("1000") == "1000"
     assert normalize("2.50") == "2.5" and same_answer(" Paris", "paris.")
     assert not same_answer(None, None)
+
+
+def test_an_expression_answer_is_kept_whole():
+    assert extract_answer("... answer: 4*((9+10)-13)=24", numeric=False) == "4*((9+10)-13)=24"
+    assert extract_answer("The answer is 16 apples.") == "16"

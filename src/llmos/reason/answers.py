@@ -45,7 +45,7 @@ def _clean(answer: str) -> str:
     answer = answer.strip()
     # "16." / "16 apples." -> the leading number when the answer starts with one
     m = re.match(r"^\$?(-?\d[\d,]*(?:\.\d+)?)\b", answer)
-    if m:
+    if m and not re.search(r"[-+*/=()]", answer[m.end():]):      # "(13-9)*6=24" is an answer in itself
         return m.group(1).replace(",", "")
     return answer.rstrip(".").strip()
 

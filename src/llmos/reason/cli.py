@@ -218,7 +218,7 @@ reflexion = _verb("reflexion")
 react = _verb("react")
 
 
-def train(task: Literal["word", "add", "mul"], format: Literal["direct", "cot", "calc"] = "calc",
+def train(task: Literal["word", "add", "mul", "game24"], format: Literal["direct", "cot", "calc"] = "calc",
           run_dir: Path | None = None, progress: bool = True, overrides: list[str] = []) -> int:
     """Train a small model on a synthetic reasoning task and report its held-out accuracy.
 
@@ -232,7 +232,8 @@ def train(task: Literal["word", "add", "mul"], format: Literal["direct", "cot", 
         llmos reason train add --format cot sizes=1,2,3 d_model=96
 
     Args:
-        task: word (word problems), add (addition) or mul (multiplication).
+        task: word (word problems), add (addition), mul (multiplication) or game24 (the Game of 24 mix;
+            format is then not used).
         format: direct (the answer only), cot (a worked chain), calc (a chain of <<a+b=c>> calculator calls).
         run_dir: the run folder (default: runs/reason-TASK-FORMAT).
         progress: show the progress bar.

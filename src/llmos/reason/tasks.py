@@ -15,7 +15,7 @@ import string
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from llmos.text import arithmetic, word_problems
+from llmos.text import arithmetic, game24, word_problems
 
 ALPHABET = string.ascii_letters + string.digits + " .,?:;()<>=+-*/!'\n"
 
@@ -34,6 +34,8 @@ class Task:
     stop: tuple[str, ...] = ("\n",)
 
     def grade(self, item: Any, text: str) -> bool:
+        if self.name == "game24":
+            return game24.check(item, self.parse(text))
         return self.parse(text) == self.answer(item)
 
 
@@ -57,6 +59,15 @@ def _arith_answer(text: str) -> int | None:
         return None
 
 
+def _game24_example(rng: random.Random, fmt: str, sizes: tuple[int, ...]) -> tuple[str, str]:
+    """One pair of the Game of 24 mix (proposals, values, chains, direct answers); `fmt` is not used."""
+    return game24.training_examples(rng, game24.split()[0], 1)[0]
+
+
+def _game24_answer(text: str) -> str | None:
+    return text.split("answer:")[-1].strip() or None
+
+
 TASKS: dict[str, Task] = {
     "word": Task("word", "arithmetic word problems (a quantity, 1-4 operations in words, a question)",
                  _word_example, lambda n, seed=0, size=3: word_problems.held_out_problems(n, size, seed),
@@ -67,6 +78,9 @@ TASKS: dict[str, Task] = {
     "mul": Task("mul", "multi-digit by two-digit multiplication", _arith_example("*"),
                 lambda n, seed=0, size=2: arithmetic.held_out_problems(n, "*", size, seed, digits_b=2),
                 lambda p: p.prompt, lambda p: p.answer, _arith_answer, (1, 2), "{question}"),
+    "game24": Task("game24", "Game of 24 (one-step proposals, values, chains and direct answers)",
+                   _game24_example, lambda n, seed=0, size=4: game24.split(seed=seed)[1][:n],
+                   game24.solve_prompt, lambda p: p, _game24_answer, (4,), "{question}"),
 }
 
 
