@@ -40,6 +40,8 @@ VERBS: Table = {
         "trace": "llmos.agent.cli:trace",
         "bench": "llmos.agent.cli:bench",
         "team": "llmos.agent.team.cli:team",
+        "train": "llmos.agent.learn.cli:train",
+        "run": "llmos.agent.learn.cli:run",
     },
     "mcp": {
         "serve": "llmos.agent.mcp.cli:serve",
