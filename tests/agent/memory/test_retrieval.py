@@ -64,3 +64,18 @@ def test_the_prompt_block_fits_its_budget_and_leads_with_core_and_preferences(me
     assert lines[0] == "[person] Ada Lovelace, ada@example.com"
     assert lines[1].endswith("diet: vegetarian")
     assert sum(approx_tokens(x) + 1 for x in lines) <= 120 and any("weather" in x for x in lines)
+
+
+def test_a_query_naming_a_month_or_day_is_searched_in_that_time(memory):
+    import calendar
+
+    from llmos.agent.memory.retrieval import time_window
+
+    since, until = time_window("which restaurant did we try in March 2026?")
+    assert since == calendar.timegm((2026, 3, 1, 0, 0, 0)) and until < calendar.timegm((2026, 4, 1, 0, 0, 0))
+    assert time_window("what happened on 2026-12-31")[0] == calendar.timegm((2026, 12, 31, 0, 0, 0))
+    assert time_window("what do I like?") == (None, None)
+    march = memory.store.add("message", "we tried the Lotus Garden restaurant",
+                             created_at=calendar.timegm((2026, 3, 9, 20, 0, 0)))
+    memory.store.add("message", "we tried the Blue Door restaurant", created_at=calendar.timegm((2026, 5, 2, 0, 0, 0)))
+    assert [h.item.id for h in memory.search("which restaurant did we try in March 2026?")] == [march.id]

@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 from llmos.agent.memory.choices import ChoiceModel, fit_choices
 from llmos.agent.memory.embedder import Embedder, default_embedder
 from llmos.agent.memory.preferences import SETS, Statement, describe, extract, matches
-from llmos.agent.memory.retrieval import Hit, Mode, fit_budget, search
+from llmos.agent.memory.retrieval import Hit, Mode, fit_budget, search, time_window
 from llmos.agent.memory.store import Item, MemoryStore
 
 CORE_LIMITS = {"person": 1200, "persona": 600, "task": 800}   # characters per core block
@@ -244,6 +244,9 @@ class Memory:
 
     def search(self, query: str, k: int = 10, mode: Mode = "hybrid", kinds: Iterable[str] | None = None,
                since: float | None = None, until: float | None = None, include_history: bool = False) -> list[Hit]:
+        """Hybrid search; a query naming a month or a day ("in March 2026") is filtered to that time."""
+        if since is None and until is None:
+            since, until = time_window(query)
         return search(self.store, query, k, mode, kinds, since, until, None if include_history else True)
 
     def prompt_block(self, query: str, max_tokens: int = 400, k: int = 8) -> str:

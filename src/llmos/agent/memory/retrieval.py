@@ -10,7 +10,9 @@ best hits whose text fits the step prompt's token budget.
 """
 from __future__ import annotations
 
+import calendar
 import math
+import re
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
@@ -43,8 +45,12 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
 
 def search(store: MemoryStore, query: str, k: int = 10, mode: Mode = "hybrid",
            kinds: Iterable[str] | None = None, since: float | None = None, until: float | None = None,
-           live: bool | None = True, pool: int = 40, query_vector=None) -> list[Hit]:
-    """The `k` best memories for `query`; each search contributes its top `pool` to the fusion."""
+           live: bool | None = True, pool: int = 40, query_vector=None, collapse: bool = True) -> list[Hit]:
+    """The `k` best memories for `query`; each search contributes its top `pool` to the fusion.
+
+    With `collapse`, memories of identical text (a question asked in many sessions) show once, the
+    best-ranked of them, so repeats do not crowd out the rest.
+    """
     if mode not in ("hybrid", "keyword", "vector"):
         raise ValueError(f"search mode {mode!r}: use hybrid, keyword or vector")
     kinds = list(kinds) if kinds else None
@@ -56,11 +62,40 @@ def search(store: MemoryStore, query: str, k: int = 10, mode: Mode = "hybrid",
         vec = query_vector if query_vector is not None else store.embedder.embed([query])[0]
         near = [i for i, _ in store.vector(vec, pool, kinds, since, until, live)]
     fused = rrf([r for r in (words, near) if r])
-    best = sorted(fused, key=lambda i: -fused[i])[:k]
-    items = store.get_many(best)
+    ranked = sorted(fused, key=lambda i: -fused[i])
+    items = store.get_many(ranked)
     kw = {i: r for r, i in enumerate(words, 1)}
     vr = {i: r for r, i in enumerate(near, 1)}
-    return [Hit(items[i], fused[i], kw.get(i), vr.get(i)) for i in best if i in items]
+    hits, seen = [], set()
+    for i in ranked:
+        if i not in items:
+            continue
+        text = " ".join(items[i].text.casefold().split())
+        if collapse and text in seen:   # the same words said again take one place, not several
+            continue
+        seen.add(text)
+        hits.append(Hit(items[i], fused[i], kw.get(i), vr.get(i)))
+        if len(hits) == k:
+            break
+    return hits
+
+
+MONTHS = ("january february march april may june july august september october november december").split()
+_MONTH_YEAR = re.compile(r"\b(?:in|during)\s+(" + "|".join(MONTHS) + r")\s+(\d{4})\b", re.I)
+_DAY = re.compile(r"\b(?:on|since|until|before|after)?\s*(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def time_window(query: str) -> tuple[float | None, float | None]:
+    """(since, until) in UTC seconds for "in March 2026" or "on 2026-03-14" in a query, else (None, None)."""
+    if m := _MONTH_YEAR.search(query):
+        month, year = MONTHS.index(m.group(1).lower()) + 1, int(m.group(2))
+        start = calendar.timegm((year, month, 1, 0, 0, 0))
+        end = calendar.timegm((year + month // 12, month % 12 + 1, 1, 0, 0, 0))
+        return float(start), float(end) - 1e-3
+    if m := _DAY.search(query):
+        start = calendar.timegm((int(m.group(1)), int(m.group(2)), int(m.group(3)), 0, 0, 0))
+        return float(start), start + 86400 - 1e-3
+    return None, None
 
 
 def approx_tokens(text: str) -> int:

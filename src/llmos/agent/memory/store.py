@@ -35,9 +35,11 @@ PERSON = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 SQLITE_HEADER = b"SQLite format 3\x00"
 COARSE_FROM = 20_000    # above this many vectors, a bit-vector first pass precedes exact re-ranking
 COARSE_POOL = 24        # first-pass candidates per wanted result
-STOPWORDS = frozenset("a an and are as at be by do does did for from has have i in is it its me my "
-                      "of on or our so that the their them they this to was we were what when where "
-                      "which who why will with you your".split())
+# function words and question words: in a question they match everything and rank nothing
+STOPWORDS = frozenset("a about am an and any are as at be been but by can could did do does for from get got "
+                      "had has have how i i'm if in into is it its just me many much my no not now of on or "
+                      "our please so some than that the their them then there these they this those to too "
+                      "us was we were what when where which who whom whose why will with would you your".split())
 _COLUMNS = ("id", "kind", "text", "key", "value", "session", "step", "created_at", "superseded_by",
             "confidence", "source", "hits", "updated_at")
 
@@ -325,7 +327,7 @@ class MemoryStore:
         extra = "".join(" AND " + w for w in where)
         fetch = k if len(kinds) <= 1 else k * 4   # several kinds are filtered after the search
         b = _blob(vec)
-        n = self.db.execute("SELECT count(*) FROM items_vec_rowids").fetchall()[0][0]
+        n = self.db.execute("SELECT max(id) FROM items").fetchall()[0][0] or 0   # O(log n) size proxy
         if n <= COARSE_FROM:
             rows = self.db.execute(f"SELECT rowid, distance, kind FROM items_vec WHERE embedding MATCH ? "
                                    f"AND k = ? {extra}", [b, min(fetch, 4096), *args]).fetchall()
