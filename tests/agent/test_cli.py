@@ -1,8 +1,10 @@
 """`llmos agent` verbs: trace rendering from the command line, and their help."""
 import pytest
 
-from llmos.cli.main import main
-from tests.agent.test_trace_view import sample_trace
+from llmos.cli.command import parse_docstring
+from llmos.cli.main import load_target, main
+from llmos.cli.verbs import VERBS
+from tests.agent.traces import sample_trace
 
 
 def test_agent_trace_verb_renders_and_writes_html(tmp_path, capsys):
@@ -23,7 +25,9 @@ def test_agent_trace_verb_names_a_missing_session(tmp_path, capsys):
 def test_agent_verbs_have_help(capsys):
     main(["agent", "--help"])
     out = capsys.readouterr().out
-    assert "serve" in out and "trace" in out
+    assert "(unavailable" not in out
+    for verb, target in VERBS["agent"].items():   # each listed with its own summary: its target loaded
+        assert f"  {verb}" in out and parse_docstring(load_target(target).__doc__)[0] in out
     with pytest.raises(SystemExit):
         main(["agent", "serve", "--help"])
     assert "--base-url" in capsys.readouterr().out

@@ -1,5 +1,4 @@
 """Trace files: scrubbed JSON lines, screenshots beside them, found by id or path."""
-import base64
 import json
 
 import pytest
@@ -7,7 +6,7 @@ import pytest
 from llmos.agent.trace import Tracer, find_trace, read_trace
 from llmos.agent.vault import Vault
 
-PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
+from tests.agent.traces import PNG
 
 
 def test_records_are_scrubbed_and_read_back(tmp_path):

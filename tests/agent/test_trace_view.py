@@ -1,28 +1,12 @@
 """Trace views: the terminal table and the self-contained HTML page."""
 import base64
 import io
+import re
 
 from rich.console import Console
 
-from llmos.agent.trace import Tracer
 from llmos.agent.trace_view import render_console, render_html
-from tests.agent.test_trace import PNG
-
-
-def sample_trace(folder):
-    t = Tracer(folder)
-    t.write({"kind": "session", "session": "s1", "input": "buy <socks>", "start_url": "http://a/",
-             "backend": "scripted", "secret_names": ["card"]})
-    t.write({"kind": "step", "session": "s1", "step": 1, "status": "ASK_USER", "message": "approval needed",
-             "url": "http://a/", "action": {"type": "click", "element": 3, "thought": "buy it"},
-             "verdict": {"action_class": "purchase", "decision": "ask", "reason": "purchase is 'ask'"},
-             "prompt": [{"role": "user", "content": "TASK: buy socks"}], "model_output": ['{"type":"click"}'],
-             "timings": {"total": 0.5, "model": 0.3}, "tokens": {"prompt": 10, "completion": 4},
-             "screenshot": t.save_screenshot(1, PNG)})
-    t.write({"kind": "step", "session": "s1", "step": 2, "status": "DONE", "message": "bought",
-             "user_command": {"kind": "approve"}, "action": {"type": "click", "element": 3}})
-    t.write({"kind": "closed", "reason": "closed"})
-    return t.path
+from tests.agent.traces import PNG_BYTES, sample_trace
 
 
 def test_console_view_shows_steps_verdicts_and_person(tmp_path):
@@ -35,9 +19,12 @@ def test_console_view_shows_steps_verdicts_and_person(tmp_path):
 
 
 def test_html_view_is_self_contained_and_escaped(tmp_path):
-    page = render_html(sample_trace(tmp_path / "s1"))
+    path = sample_trace(tmp_path / "s1")
+    page = render_html(path)
     assert page.startswith("<!doctype html>") and "buy &lt;socks&gt;" in page
-    assert f"data:image/png;base64,{PNG}" in page
-    assert base64.b64decode(PNG) .startswith(b"\x89PNG")
+    # the screenshot is embedded from the file the tracer saved beside the trace, byte for byte
+    embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(embedded) == 1 and base64.b64decode(embedded[0]) == PNG_BYTES
+    assert (tmp_path / "s1" / "step-0001.png").read_bytes() == PNG_BYTES
     assert "<details><summary>prompt</summary>" in page and "(person: approve)" in page
     assert "src=\"http" not in page                     # nothing fetched from elsewhere

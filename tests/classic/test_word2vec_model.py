@@ -74,10 +74,24 @@ def test_saturated_pairs_are_skipped():
     assert not torch.equal(m.W_out[2], torch.zeros(2))   # the negative (score 0) is updated
 
 
-def test_loss_is_reported_and_config_is_checked():
-    m = _model()
-    loss = m.skipgram_step(_batch(), 0.0, want_loss=True)
-    assert loss is not None and loss > 0
+def _pair_loss(m, win):
+    """sum over (center, context) pairs of -log sigma(u_o.v_c) - sum_k log sigma(-u_k.v_c), by hand."""
+    total = 0.0
+    for n in range(len(win.center)):
+        for c in win.context[n, : win.count[n]].tolist():
+            total -= float(F.logsigmoid(m.W_out[int(win.center[n])] @ m.W_in[c]))
+            total -= sum(float(F.logsigmoid(-(m.W_out[k] @ m.W_in[c])))
+                         for k in win.negatives[n].tolist() if k != int(win.center[n]))
+    return total
+
+
+def test_loss_is_the_mean_negative_sampling_loss_per_pair_and_config_is_checked():
+    m, win = _model(), _batch()
+    expected = _pair_loss(m, win) / int(win.count.sum())               # 6 (center, context) pairs
+    loss = m.skipgram_step(win, 0.0, want_loss=True)                   # lr 0: nothing moves
+    assert loss == pytest.approx(expected, rel=1e-5)
+    m.skipgram_step(win, 0.5)
+    assert m.skipgram_step(win, 0.0, want_loss=True) < loss            # a step lowers it
     with pytest.raises(ValueError, match="dim"):
         Word2VecConfig(dim=0)
     with pytest.raises(ValueError, match="mode"):

@@ -3,10 +3,13 @@ import torch
 
 from llmos.infer.sampling import GenerationConfig, make_generator, process_logits, sample
 
-lp = pytest.importorskip("transformers.generation.logits_process")
+@pytest.fixture()
+def lp():
+    """transformers' logits processors: only the parity test needs them; the others run without them."""
+    return pytest.importorskip("transformers.generation.logits_process")
 
 
-def _hf(logits, history, penalty, temperature, top_k, top_p):
+def _hf(lp, logits, history, penalty, temperature, top_k, top_p):
     procs = [lp.RepetitionPenaltyLogitsProcessor(penalty), lp.TemperatureLogitsWarper(temperature),
              lp.TopKLogitsWarper(top_k), lp.TopPLogitsWarper(top_p)]
     for p in procs:
@@ -16,13 +19,13 @@ def _hf(logits, history, penalty, temperature, top_k, top_p):
 
 @pytest.mark.parametrize("penalty,temperature,top_k,top_p", [
     (1.0, 1.0, 50, 1.0), (1.3, 0.7, 10, 0.9), (1.1, 1.5, 5, 0.5), (2.0, 0.3, 50, 0.95)])
-def test_logits_processing_equals_transformers(penalty, temperature, top_k, top_p):
+def test_logits_processing_equals_transformers(lp, penalty, temperature, top_k, top_p):
     torch.manual_seed(0)
     logits = torch.randn(3, 50) * 3
     history = torch.randint(0, 50, (3, 12))
     cfg = GenerationConfig(temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=penalty)
     got = process_logits(logits, history, cfg)
-    want = _hf(logits.clone(), history, penalty, temperature, top_k, top_p)
+    want = _hf(lp, logits.clone(), history, penalty, temperature, top_k, top_p)
     assert torch.equal(torch.isinf(got), torch.isinf(want))
     finite = ~torch.isinf(want)
     assert torch.allclose(got[finite], want[finite], atol=1e-5)
