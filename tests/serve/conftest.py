@@ -61,7 +61,7 @@ def json_model_dir(tmp_path_factory):
     """A tiny random model whose character vocabulary can write JSON (and nothing much else)."""
     tok = Tokenizer.char(JSON_CHARS + "\nUser: System: Assistant: Tool:?!'")
     folder = tmp_path_factory.mktemp("tiny-json")
-    save_pretrained(tiny_model(tok.vocab_size, tok.eos_id, context=512), folder, tokenizer=tok)
+    save_pretrained(tiny_model(tok.vocab_size, tok.eos_id, context=1024), folder, tokenizer=tok)
     return folder
 
 

@@ -6,6 +6,12 @@ from llmos.serve.errors import validation_message
 
 OK = {"model": "tiny", "prompt": "the", "max_tokens": 3}
 CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}
+TOOL = {"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}
+
+
+def schema_format(schema: dict) -> dict:
+    return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+
 
 # (what is wrong, method, path, body (dict, or raw text), status, words the message must contain, param)
 CASES = [
@@ -35,10 +41,31 @@ CASES = [
      {**CHAT, "messages": [{"role": "user", "content": "jugs " * 30}]}, 400, "maximum context length", "messages"),
     ("token id outside the vocabulary", "POST", "/v1/completions", {**OK, "prompt": [1, 2, 100000]}, 400, "vocabulary", "prompt"),
     ("unknown field", "POST", "/v1/completions", {**OK, "temprature": 0.5}, 400, "unrecognized request argument", "temprature"),
-    ("unsupported parameter", "POST", "/v1/chat/completions", {**CHAT, "logprobs": True}, 400, "not supported", "logprobs"),
+    ("top_logprobs without logprobs", "POST", "/v1/chat/completions", {**CHAT, "top_logprobs": 2}, 400, "needs logprobs", "top_logprobs"),
+    ("too many top_logprobs", "POST", "/v1/chat/completions", {**CHAT, "logprobs": True, "top_logprobs": 21}, 400, "less than or equal to 20", "top_logprobs"),
+    ("completion logprobs > 5", "POST", "/v1/completions", {**OK, "logprobs": 6}, 400, "less than or equal to 5", "logprobs"),
+    ("duplicate tool names", "POST", "/v1/chat/completions", {**CHAT, "tools": [TOOL, TOOL]}, 400, "more than once", "tools"),
+    ("tool_choice names an unknown tool", "POST", "/v1/chat/completions",
+     {**CHAT, "tools": [TOOL], "tool_choice": {"type": "function", "function": {"name": "nope"}}}, 400, "'nope'", "tool_choice"),
+    ("tool_choice required without tools", "POST", "/v1/chat/completions", {**CHAT, "tool_choice": "required"}, 400, "at least one tool", "tool_choice"),
+    ("tool message without its call id", "POST", "/v1/chat/completions",
+     {**CHAT, "messages": [{"role": "tool", "content": "4"}]}, 400, "tool_call_id", "messages[0].tool_call_id"),
+    ("invalid JSON schema", "POST", "/v1/chat/completions",
+     {**CHAT, "response_format": schema_format({"type": "object", "properties": {"age": {"type": "integr"}}})}, 400,
+     "properties.age.type", "response_format.json_schema.schema.properties.age.type"),
+    ("unsupported schema feature", "POST", "/v1/completions",
+     {**OK, "response_format": schema_format({"type": "object", "if": {"required": ["a"]}, "then": {}})}, 400,
+     '"if"', "response_format.json_schema.schema"),
+    ("invalid tool parameters", "POST", "/v1/chat/completions",
+     {**CHAT, "tools": [{**TOOL, "function": {"name": "f", "parameters": {"type": 7}}}], "tool_choice": "required"}, 400,
+     "tools[0].function.parameters", "tools[0].function.parameters.type"),
+    ("unknown response_format type", "POST", "/v1/chat/completions", {**CHAT, "response_format": {"type": "yaml"}}, 400, "json_schema", "response_format"),
+    ("logit_bias token outside the vocabulary", "POST", "/v1/completions", {**OK, "logit_bias": {"100000": 1}}, 400, "vocabulary", "logit_bias"),
+    ("logit_bias key not a token id", "POST", "/v1/completions", {**OK, "logit_bias": {"the": 1}}, 400, "pattern", "logit_bias.the"),
+    ("logit_bias value out of range", "POST", "/v1/completions", {**OK, "logit_bias": {"5": 101}}, 400, "less than or equal to 100", "logit_bias.5"),
     ("empty stop string", "POST", "/v1/completions", {**OK, "stop": ["\n", ""]}, 400, "at least 1 character", "stop[1]"),
     ("negative token id", "POST", "/v1/completions", {**OK, "prompt": [5, -1]}, 400, "greater than or equal to 0", "prompt[1]"),
-    ("unsupported completion parameter", "POST", "/v1/completions", {**OK, "echo": True}, 400, "echo is not supported", "echo"),
+    ("unsupported completion parameter", "POST", "/v1/completions", {**OK, "suffix": "x"}, 400, "suffix is not supported", "suffix"),
     ("wrong content type", "POST", "/v1/completions", "model=tiny&prompt=x", 400, "JSON object", None),
     ("wrong method", "GET", "/v1/completions", None, 405, "not allowed", None),
     ("unknown route", "GET", "/v1/engines", None, 404, "no route", None),

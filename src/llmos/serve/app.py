@@ -7,8 +7,9 @@
 
 Each request is validated (schemas.py), turned into prompt token ids
 (served_model.py), and submitted to the engine as one engine request per
-choice; the engine's background thread decodes every request in flight
-together. A handler only waits for its requests' deltas, so the event loop
+choice, with its grammar (response_format, or a forced tool call), logit bias
+and logprob settings; the engine's background thread decodes every request
+in flight together. Replies are then read for tool calls (tool_calls.py). A handler only waits for its requests' deltas, so the event loop
 stays free to accept other requests meanwhile.
 
     app = create_app(ServedModel.load("runs/tiny"), api_key="sk-local")
@@ -28,11 +29,13 @@ from llmos.infer.engine import EngineBusy
 from llmos.infer.request import RequestHandle, Result
 from llmos.serve.auth import APIKeyMiddleware
 from llmos.serve.errors import APIError, install_error_handlers
+from llmos.serve.logprobs import chat_logprobs, completion_logprobs
 from llmos.serve.schemas import (AssistantMessage, ChatChoice, ChatCompletionRequest, ChatCompletionResponse,
                                  CompletionChoice, CompletionRequest, CompletionResponse, ErrorResponse, Health,
-                                 ModelCard, ModelList, SamplingRequest, Usage)
+                                 ModelCard, ModelList, PromptTokensDetails, SamplingRequest, Usage)
 from llmos.serve.served_model import ServedModel
-from llmos.serve.streaming import sse_stream
+from llmos.serve.streaming import Shape, sse_stream
+from llmos.serve.tool_calls import parse_tool_calls
 
 _ERRORS = {status: {"model": ErrorResponse, "description": what} for status, what in (
     (400, "Invalid request: the message names the parameter at fault"),
@@ -102,46 +105,82 @@ def create_app(served: ServedModel, api_key: str | None = None) -> FastAPI:
     @app.post("/v1/completions", response_model=CompletionResponse, responses=_STREAMED)
     async def completions(body: CompletionRequest, request: Request):
         served.check_model(body.model)
-        prompts = [served.completion_prompt(p, "prompt") for p in body.prompts()]
-        return await _respond(body, request, prompts, chat=False)
+        texts = body.prompts()
+        prompts = [served.completion_prompt(p, "prompt") for p in texts]
+        echo = None
+        if body.echo:
+            echo = [(t if isinstance(t, str) else served.tokenizer.decode(ids), ids) for t, ids in zip(texts, prompts)]
+        shape = Shape(chat=False, tokenizer=served.tokenizer, logprobs=body.logprobs is not None, echo=echo)
+        return await _respond(body, request, prompts, shape, served.grammar(body))
 
     @app.post("/v1/chat/completions", response_model=ChatCompletionResponse, responses=_STREAMED)
     async def chat_completions(body: ChatCompletionRequest, request: Request):
         served.check_model(body.model)
-        return await _respond(body, request, [served.chat_prompt(body.messages)], chat=True)
+        grammar = served.grammar(body)     # first: a bad schema is the error to report, not the prompt's length
+        prompt = served.chat_prompt(body.messages, body.tools if body.calling != "none" else None)
+        shape = Shape(chat=True, tokenizer=served.tokenizer, logprobs=bool(body.logprobs), calling=body.calling,
+                      tools=body.tools or [])
+        return await _respond(body, request, [prompt], shape, grammar)
 
-    async def _respond(body: SamplingRequest, request: Request, prompts: list[list[int]], chat: bool):
-        handles = _submit(body, prompts)
+    async def _respond(body: SamplingRequest, request: Request, prompts: list[list[int]], shape: Shape, grammar):
+        chat = shape.chat
+        handles = _submit(body, prompts, shape, grammar)
         response_id = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
         created, prompt_tokens = int(time.time()), sum(len(p) for p in prompts)
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
-            events = sse_stream(handles, chat=chat, response_id=response_id, created=created,
-                                model=served.name, prompt_tokens=prompt_tokens, include_usage=include_usage)
+            events = sse_stream(handles, shape=shape, response_id=response_id, created=created,
+                                model=served.name, prompt_tokens=prompt_tokens, include_usage=include_usage,
+                                choices_per_prompt=body.n)
             return StreamingResponse(events, media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         results = await _wait(handles, request)
         completion_tokens = sum(r.completion_tokens for r in results)
         usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                      total_tokens=prompt_tokens + completion_tokens)
+                      total_tokens=prompt_tokens + completion_tokens,
+                      prompt_tokens_details=PromptTokensDetails(cached_tokens=sum(r.cached_tokens for r in results)))
+        tok = served.tokenizer
         if chat:
-            choices = [ChatChoice(index=i, message=AssistantMessage(content=r.text), finish_reason=r.finish_reason)
-                       for i, r in enumerate(results)]
+            choices = []
+            for i, r in enumerate(results):
+                content, calls, finish = r.text, [], r.finish_reason
+                if shape.calling != "none":
+                    content, calls = parse_tool_calls(r.text, shape.tools)
+                    if calls and finish == "stop":
+                        finish = "tool_calls"
+                logprobs = chat_logprobs(tok, r.logprobs or []) if shape.logprobs else None
+                choices.append(ChatChoice(index=i, message=AssistantMessage(content=content, tool_calls=calls or None),
+                                          logprobs=logprobs, finish_reason=finish))
             return ChatCompletionResponse(id=response_id, created=created, model=served.name,
                                           choices=choices, usage=usage)
-        choices = [CompletionChoice(index=i, text=r.text, finish_reason=r.finish_reason)
-                   for i, r in enumerate(results)]
+        choices = []
+        for i, r in enumerate(results):
+            text, ids, lps = r.text, list(r.token_ids), list(r.logprobs or [])
+            if shape.echo is not None:
+                prompt_text, prompt_ids = shape.echo[i // body.n]
+                text, ids = prompt_text + text, prompt_ids + ids
+                lps = (r.prompt_logprobs or [None] * len(prompt_ids)) + lps
+            logprobs = completion_logprobs(tok, ids, lps) if shape.logprobs else None
+            choices.append(CompletionChoice(index=i, text=text, logprobs=logprobs, finish_reason=r.finish_reason))
         return CompletionResponse(id=response_id, created=created, model=served.name, choices=choices, usage=usage)
 
-    def _submit(body: SamplingRequest, prompts: list[list[int]]) -> list[RequestHandle]:
+    def _submit(body: SamplingRequest, prompts: list[list[int]], shape: Shape, grammar) -> list[RequestHandle]:
         """One engine request per (prompt, choice); choice i of prompt p has index p * n + i."""
+        bias = served.logit_bias(body)
+        if shape.chat:
+            top = (body.top_logprobs or 0) if body.logprobs else None
+        else:
+            top = body.logprobs
         handles: list[RequestHandle] = []
         try:
             for prompt in prompts:
                 for _ in range(body.n):
-                    gen = served.generation_config(body, len(prompt), index=len(handles))
-                    handles.append(served.engine.asubmit(prompt, gen, frequency_penalty=body.frequency_penalty,
-                                                         presence_penalty=body.presence_penalty))
+                    gen = served.generation_config(body, len(prompt), index=len(handles),
+                                                   constrained=grammar is not None)
+                    handles.append(served.engine.asubmit(
+                        prompt, gen, frequency_penalty=body.frequency_penalty,
+                        presence_penalty=body.presence_penalty, grammar=grammar, logit_bias=bias, logprobs=top,
+                        prompt_logprobs=shape.echo is not None and top is not None))
         except EngineBusy as e:
             for h in handles:
                 h.cancel()

@@ -84,6 +84,10 @@ def validation_message(errors: list[dict]) -> tuple[str, str | None]:
         got = e.get("input")
         got = "raw bytes" if isinstance(got, (bytes, bytearray)) else f"a JSON {_json_kind(got)}"
         return f"the request body must be a JSON object (sent with Content-Type: application/json), not {got}", None
+    cause = (e.get("ctx") or {}).get("error")
+    if getattr(cause, "param", None):   # a check across fields that names the field at fault
+        where = _param(loc)
+        return str(cause), f"{where}.{cause.param}" if where else cause.param
     param = _param(loc)
     if kind == "extra_forbidden":
         return f"unrecognized request argument supplied: {param}", param

@@ -8,7 +8,12 @@ context, and the mapping from OpenAI's sampling parameters to llmos's
 
 With llmos's default chat template (`User: ...` / `Assistant:` lines) a
 model writes on into the next turn unless told to stop, so chats under it
-stop at a new `User:` or `System:` line.
+stop at a new `User:`, `System:` or `Tool:` line (unless a grammar shapes the
+reply: it ends the reply itself).
+
+`response_format` and forced tool calls become a grammar (llmos.infer.grammar)
+compiled for this model's tokenizer; a schema the grammar engine cannot use
+is refused with a 400 naming the schema's failing part or the feature.
 """
 from __future__ import annotations
 
@@ -20,10 +25,22 @@ import torch
 from llmos.infer.engine import Engine, EngineConfig
 from llmos.infer.sampling import GenerationConfig
 from llmos.serve.errors import APIError
-from llmos.serve.schemas import ChatCompletionRequest, ChatMessage, SamplingRequest
+from llmos.serve.schemas import ChatCompletionRequest, ChatMessage, SamplingRequest, Tool
+from llmos.serve.tool_calls import forced_schema, template_message
 from llmos.text.chat_template import ChatTemplateError
 
-DEFAULT_TEMPLATE_STOPS = ["\nUser:", "\nSystem:"]
+DEFAULT_TEMPLATE_STOPS = ["\nUser:", "\nSystem:", "\nTool:"]
+
+
+def _compile(make, param: str):
+    """make() or, for a GrammarError, an APIError 400 naming `param` and the part of the schema at fault."""
+    from llmos.infer.grammar import GrammarError
+    try:
+        return make()
+    except GrammarError as e:
+        at = f"{param}.{e.where}" if e.where else param
+        raise APIError(400, f"{param}: {e}", param=at,
+                       code="unsupported_schema" if e.kind == "unsupported" else "invalid_schema") from None
 
 
 class ServedModel:
@@ -87,15 +104,12 @@ class ServedModel:
             ids = list(prompt)
         return self._fits(ids, param)
 
-    def chat_prompt(self, messages: list[ChatMessage]) -> list[int]:
-        dicts = []
-        for m in messages:
-            d = {"role": "system" if m.role == "developer" else m.role,   # OpenAI's newer name for system
-                 "content": m.text}
-            d.update(m.model_dump(include={"name", "tool_call_id"}, exclude_none=True))
-            dicts.append(d)
+    def chat_prompt(self, messages: list[ChatMessage], tools: list[Tool] | None = None) -> list[int]:
+        """The conversation (and the tools the model may call) through the chat template."""
+        dicts = [template_message(m) for m in messages]
+        extra = {"tools": [t.model_dump(exclude_none=True) for t in tools]} if tools else {}
         try:
-            ids = self.tokenizer.apply_chat_template(dicts, add_generation_prompt=True, tokenize=True)
+            ids = self.tokenizer.apply_chat_template(dicts, add_generation_prompt=True, tokenize=True, **extra)
         except ChatTemplateError as e:
             raise APIError(400, f"messages: {e}", param="messages") from None
         if not ids:
@@ -109,9 +123,43 @@ class ServedModel:
                                 "the answer)", param=param, code="context_length_exceeded")
         return ids
 
+    # ------------------------------------------------------------------ constraints
+    def grammar(self, req: SamplingRequest):
+        """The CompiledGrammar a reply must follow (response_format, or a forced tool call), or None.
+        Raises APIError 400 naming the schema's failing part, or the unsupported feature."""
+        from llmos.infer.grammar import Grammar, compile_grammar
+        fmt = req.response_format
+        schema, param = None, "response_format"
+        if isinstance(req, ChatCompletionRequest) and (forced := forced_schema(req)) is not None:
+            schema, param = forced, "tools"
+        elif fmt is not None and fmt.type == "json_schema":
+            schema, param = fmt.json_schema.schema_, "response_format.json_schema.schema"
+            if schema is None:
+                schema = {}
+        elif fmt is None or fmt.type == "text":
+            return None
+        if param == "tools":   # each tool's own schema first, so an error names the tool
+            for i, tool in enumerate(req.tools):
+                if tool.function.parameters is not None:
+                    _compile(lambda: Grammar.json_schema(tool.function.parameters), f"tools[{i}].function.parameters")
+        vocab = self.engine.model.config.vocab_size
+        grammar = _compile(lambda: Grammar.json_object() if schema is None else Grammar.json_schema(schema), param)
+        return _compile(lambda: compile_grammar(grammar, self.tokenizer, vocab), param)
+
+    def logit_bias(self, req: SamplingRequest) -> dict[int, float] | None:
+        bias = req.token_bias()
+        vocab = self.engine.model.config.vocab_size
+        bad = [t for t in bias or {} if t >= vocab]
+        if bad:
+            raise APIError(400, f"logit_bias: token id {bad[0]} is outside the model's vocabulary of {vocab}",
+                           param="logit_bias")
+        return bias
+
     # ------------------------------------------------------------------ sampling
-    def generation_config(self, req: SamplingRequest, prompt_len: int, index: int = 0) -> GenerationConfig:
-        """The request's settings for choice `index` (its seed is seed + index)."""
+    def generation_config(self, req: SamplingRequest, prompt_len: int, index: int = 0,
+                          constrained: bool = False) -> GenerationConfig:
+        """The request's settings for choice `index` (its seed is seed + index); a constrained
+        reply takes no template stop strings (the grammar ends it)."""
         chat = isinstance(req, ChatCompletionRequest)
         wanted = req.new_tokens() if chat else req.max_tokens
         if wanted is None:   # OpenAI's defaults: 16 for completions, the rest of the context for chat
@@ -123,6 +171,6 @@ class ServedModel:
             top_k=req.top_k if req.top_k and req.top_k > 0 else None,
             top_p=req.top_p if 0 < req.top_p < 1 else None,
             repetition_penalty=req.repetition_penalty,
-            stop=list(req.stop) + (self.chat_stops if chat else []),
+            stop=list(req.stop) + (self.chat_stops if chat and not constrained else []),
             stop_token_ids=[] if req.ignore_eos else None,
             seed=None if req.seed is None else (req.seed + index) % 2**64)
