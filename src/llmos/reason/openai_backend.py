@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from llmos.extras import require_extra
 from llmos.reason.backend import Backend, Message, Params, Sample
 
 
@@ -18,7 +19,7 @@ class OpenAIBackend(Backend):
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 120.0, client=None) -> None:
         if client is None:
-            from openai import OpenAI
+            OpenAI = require_extra("openai", "reason").OpenAI      # a missing client names llmos[reason]
             client = OpenAI(base_url=base_url, api_key=api_key or os.environ.get("OPENAI_API_KEY") or "none",
                             timeout=timeout, max_retries=1)
         self.client = client
