@@ -9,7 +9,7 @@ from a2a.helpers import get_artifact_text, get_message_text
 from a2a.types import (CancelTaskRequest, GetTaskRequest, Message, Part, Role, SendMessageConfiguration,
                        SendMessageRequest, TaskState)
 
-from llmos.agent.a2a.server import STATE_OF
+from llmos.agent.a2a.server import ABORTED, STATE_OF
 from llmos.agent.views import StepStatus
 
 pytestmark = pytest.mark.browser
@@ -37,6 +37,7 @@ async def send(url, message, streaming=False, **config):
 def test_state_mapping_is_the_issues():
     assert STATE_OF == {StepStatus.CONTINUE: S.TASK_STATE_WORKING, StepStatus.ASK_USER: S.TASK_STATE_INPUT_REQUIRED,
                         StepStatus.DONE: S.TASK_STATE_COMPLETED, StepStatus.FAILED: S.TASK_STATE_FAILED}
+    assert ABORTED == S.TASK_STATE_CANCELED
 
 
 def test_agent_card_names_the_skill_and_the_endpoint(a2a_url):

@@ -120,7 +120,7 @@ class SessionExecutor(AgentExecutor):
                 self._end(task_id)
                 return
             elif aborted:   # the caller said abort: the person's "aborted" is A2A's CANCELED
-                await updater.cancel(say(result.message))
+                await updater.update_status(ABORTED, say(result.message))
                 self._end(task_id)
                 return
             else:

@@ -9,8 +9,9 @@ done -> verified | redo -> not done; escalation), `spec` (required specs and
 their verification: programs first, a verifier model for the rest), `plan`
 (the subtask DAG, model planning and replanning), `ledger` (the progress
 ledger), `worker` (local, scripted; `llmos.agent.a2a` adds remote ones),
-`manager` (parallel dispatch, verification, redo, faults), `errand` (the
-suite's composite trip errand, with injected faults).
+`manager` (parallel dispatch, verification, redo, faults), `trace_view` (a
+team run in `llmos agent trace`), `cli` (`llmos agent team`). The suite's
+composite trip errand, with injected faults, is `llmos.agent.suite.errand`.
 """
 from importlib import import_module
 
