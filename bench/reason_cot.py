@@ -90,7 +90,7 @@ def report(args) -> None:
 
     # self-consistency over the cot model: 16 chains per problem in one call, votes over the first k
     model, tok = models["cot"]
-    backend = LocalBackend(model, tok)
+    backend = LocalBackend(model, tok, start_token=True)    # as trained: each problem after a start token
     cot = CoT(trigger="", stop=["\n"], max_tokens=110, logprobs=False)
     ks, sc_n = [1, 2, 4, 8, 16], args.n_sc
     hits = {k: 0 for k in ks}

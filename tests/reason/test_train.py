@@ -23,7 +23,7 @@ def test_a_few_steps_make_a_run_folder_that_llmos_reason_opens(tmp_path, capsys)
                                                    "template": "Q: {question}\nA:", "trigger": "", "stop": ["\n"],
                                                    "numeric": True}
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["params"] == result.params
-    LocalBackend.load(tmp_path / "run")
+    assert LocalBackend.load(tmp_path / "run").start_token      # as it was trained: after a start token
     code = main(["reason", "cot", "Ann has 3 pens. She loses 1. How many pens does Ann have?",
                  "--model", str(tmp_path / "run"), "--trace", "max_tokens=20", "--max-calls", "3"])
     out = capsys.readouterr().out

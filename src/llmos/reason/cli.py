@@ -98,7 +98,7 @@ def make_backend(model: str | None, base_url: str | None, api_key: str | None, c
     """(backend, reason.json settings or {})."""
     from llmos.reason import LocalBackend, OpenAIBackend
     from llmos.reason.backend import BackendError
-    from llmos.reason.train import read_reason_config
+    from llmos.reason.local_backend import read_reason_config
     if base_url:
         if not model:
             raise ConfigError("--base-url needs --model NAME (the server's model id; see GET /v1/models)")

@@ -3,28 +3,42 @@
     backend = LocalBackend.load("runs/reason-word-calc")      # a run folder or an HF folder
     backend = LocalBackend(model, tokenizer, calculator=True)
 
-The n samples of one call decode together as one batch (`infer.calculator.sample_n`);
+A model trained by `llmos reason train` (it has a reason.json) saw every
+problem after a start token, so its prompts get one too. The n samples of one call decode together as one batch (`infer.calculator.sample_n`);
 with `calculator=True`, `<<expr=` calls in the text are computed while
 decoding and their results forced into the sequence. Logprobs are always
 available here (the raw model's log p of each sampled token).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from llmos.infer.calculator import sample_n
 from llmos.infer.sampling import GenerationConfig
 from llmos.reason.backend import Backend, BackendError, Message, Params, Sample
 
+REASON_CONFIG = "reason.json"      # written beside a model by `llmos reason train`
+
+
+def read_reason_config(model_dir: str | Path) -> dict | None:
+    """The reason.json beside a model (in the folder or its model/ subfolder), or None."""
+    for p in (Path(model_dir) / REASON_CONFIG, Path(model_dir) / "model" / REASON_CONFIG):
+        if p.is_file():
+            return json.loads(p.read_text(encoding="utf-8"))
+    return None
+
 
 class LocalBackend(Backend):
-    def __init__(self, model, tokenizer, name: str = "local", calculator: bool = False) -> None:
+    def __init__(self, model, tokenizer, name: str = "local", calculator: bool = False,
+                 start_token: bool = False) -> None:
         if tokenizer is None:
             raise BackendError(f"backend {name}: the model has no tokenizer; reasoning needs one to read text")
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = f"local:{name}"
         self.calculator = calculator
+        self.start_token = start_token     # begin every prompt with the start token, as reason-trained models saw
 
     @classmethod
     def load(cls, path: str | Path, calculator: bool = False, device: str = "cpu") -> "LocalBackend":
@@ -33,13 +47,14 @@ class LocalBackend(Backend):
             model, tokenizer = load_pretrained(path, device=device)
         except (OSError, ValueError) as e:
             raise BackendError(f"backend local:{path}: cannot load the model: {e}") from None
-        return cls(model, tokenizer, name=str(path), calculator=calculator)
+        trained = read_reason_config(path) is not None
+        return cls(model, tokenizer, name=str(path), calculator=calculator, start_token=trained)
 
     def _complete(self, prompt: str, params: Params) -> list[Sample]:
         ids = self.tokenizer.encode(prompt)
-        if not ids:
-            start = self.tokenizer.bos_id if self.tokenizer.bos_id is not None else self.tokenizer.eos_id
-            ids = [start]
+        start = self.tokenizer.bos_id if self.tokenizer.bos_id is not None else self.tokenizer.eos_id
+        if (not ids or self.start_token) and start is not None:
+            ids = [start] + ids
         context = self.model.config.max_seq_len
         if len(ids) >= context:
             raise BackendError(f"backend {self.name}: the prompt has {len(ids)} tokens but the model's "

@@ -30,12 +30,12 @@ from llmos.hub import save_pretrained
 from llmos.infer.calculator import sample_rows
 from llmos.infer.sampling import GenerationConfig
 from llmos.nn import CausalLM, ModelConfig
+from llmos.reason.local_backend import REASON_CONFIG, read_reason_config  # noqa: F401  (re-exported)
 from llmos.reason.tasks import ALPHABET, get_task
 from llmos.text import Tokenizer
 from llmos.train.optim import make_adamw
 from llmos.train.schedule import warmup_cosine
 
-REASON_CONFIG = "reason.json"
 
 
 @dataclass
@@ -153,11 +153,3 @@ def train_task(cfg: TrainTaskConfig, run_dir: str | Path, progress: Callable[[in
         {"config": asdict(cfg), "accuracy": {str(k): v for k, v in accuracy.items()}, "seconds": round(seconds, 1),
          "params": model.num_parameters(), "final_loss": loss_value}, indent=2) + "\n")
     return TrainTaskResult(run_dir, accuracy, seconds, model.num_parameters(), loss_value)
-
-
-def read_reason_config(model_dir: str | Path) -> dict | None:
-    """The reason.json beside a model (in the folder or its model/ subfolder), or None."""
-    for p in (Path(model_dir) / REASON_CONFIG, Path(model_dir) / "model" / REASON_CONFIG):
-        if p.is_file():
-            return json.loads(p.read_text(encoding="utf-8"))
-    return None
