@@ -35,3 +35,10 @@ def test_good_settings_pass_and_optional_ones_may_be_none():
     cfg = override(PretrainConfig(), ["train.eval_every=1", "train.seq_len=none", "train.decay_steps=10",
                                       "train.lr=1e-4", "train.min_lr=1e-5"])
     assert cfg.train.eval_every == 1 and cfg.train.seq_len is None and cfg.train.decay_steps == 10
+
+
+def test_the_sequence_length_must_fit_the_model_context_whatever_the_order_of_overrides():
+    with pytest.raises(ConfigError, match=r"train\.seq_len=128 is longer than model\.max_seq_len=64"):
+        override(PretrainConfig(), ["model.max_seq_len=64", "train.seq_len=128"])
+    cfg = override(PretrainConfig(), ["train.seq_len=128", "model.max_seq_len=128"])
+    assert cfg.seq_len == 128

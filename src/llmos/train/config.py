@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llmos.config import require, require_at_least, require_choice
+from llmos.config import ConfigError, require, require_at_least, require_choice
 from llmos.nn.config import ModelConfig
 
 
@@ -74,6 +74,11 @@ class PretrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     preset: str = ""
+
+    def __post_init__(self) -> None:
+        if self.train.seq_len is not None and self.train.seq_len > self.model.max_seq_len:
+            raise ConfigError(f"train.seq_len={self.train.seq_len} is longer than model.max_seq_len="
+                              f"{self.model.max_seq_len}; lower one or raise the other")
 
     @property
     def seq_len(self) -> int:

@@ -90,10 +90,8 @@ def autocast(device: torch.device, precision: str):
 
 
 def model_config_for(cfg: PretrainConfig, tokenizer: Tokenizer) -> ModelConfig:
-    """The preset's model with the tokenizer's vocabulary and special tokens."""
-    if cfg.seq_len > cfg.model.max_seq_len:
-        raise ConfigError(f"train.seq_len={cfg.seq_len} is longer than model.max_seq_len="
-                          f"{cfg.model.max_seq_len}; lower one or raise the other")
+    """The preset's model with the tokenizer's vocabulary and special tokens (PretrainConfig has checked
+    that train.seq_len fits model.max_seq_len)."""
     return cfg.model.replace(vocab_size=tokenizer.vocab_size, bos_token_id=tokenizer.bos_id,
                              eos_token_id=tokenizer.eos_id)
 
