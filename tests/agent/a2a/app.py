@@ -23,6 +23,9 @@ from llmos.agent.views import AskUserAction, DoneAction, NavigateAction, RunCode
 def decide(request):
     ctx = request.context
     task = ctx.task.lower()
+    if "slow" in task:
+        time.sleep(0.2)
+        return ScrollAction(direction="down" if ctx.step % 2 else "up", pages=0.5 + (ctx.step % 7) / 10)
     if "say hello" in task:
         return DoneAction(answer="hello from the A2A worker")
     if "give up" in task:
@@ -36,9 +39,6 @@ def decide(request):
         if not ctx.history:
             return RunCodeAction(code="print(6 * 7)")
         return DoneAction(answer="computed: " + ctx.history[-1].outcome)
-    if "slow" in task:
-        time.sleep(0.2)
-        return ScrollAction(direction="down" if ctx.step % 2 else "up", pages=0.5 + (ctx.step % 7) / 10)
     return NavigateAction(url="about:blank")
 
 

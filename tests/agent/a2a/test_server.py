@@ -107,7 +107,7 @@ def test_abort_as_the_reply_cancels_the_task(a2a_url):
 
 def test_cancel_a_running_task(a2a_url):
     async def run():
-        [resp] = await send(a2a_url, msg("slow task"), return_immediately=True)
+        [resp] = await send(a2a_url, msg("slow job"), return_immediately=True)
         c = await client(a2a_url, False)
         try:
             for _ in range(100):   # wait until it is really working

@@ -41,3 +41,56 @@ def test_a_remote_worker_that_is_gone_fails_its_subtask_and_the_rest_go_on(tmp_p
     assert result.subtasks["near"].state == "verified"
     assert result.subtasks["far"].state == "failed" and "went away" in result.subtasks["far"].reason
     assert not result.ok and "NOT complete" in result.summary()
+
+
+def test_a_remote_worker_that_dies_mid_task_fails_its_subtask(tmp_path):
+    """A second server process, killed while its worker streams a long task."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.agent.a2a.app", str(port), str(tmp_path / "t")])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                httpx.get(url + "/.well-known/agent-card.json", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the A2A server did not start"
+                time.sleep(0.2)
+        worker = RemoteWorker("doomed", url, timeout_s=120)
+        seen_steps = threading.Event()
+        original = worker._stream
+
+        async def stream_and_watch(client, message, report):   # kill the server once steps are flowing
+            threading.Thread(target=lambda: (seen_steps.wait(60), proc.kill()), daemon=True).start()
+            return await original(client, message, _Watched(report, seen_steps))
+        worker._stream = stream_and_watch
+        plan = Plan(task="t", subtasks=[Subtask(id="long", instruction="slow job", spec=answer_spec("x"))])
+        result = Manager([worker], config=TeamConfig(trace_dir=tmp_path)).run(plan)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    r = result.subtasks["long"]
+    assert seen_steps.is_set() and r.state == "failed" and "went away" in r.reason, r.reason
+
+
+class _Watched:
+    """A report that signals when the remote task's first WORKING steps arrive."""
+
+    def __init__(self, report, event):
+        self.__dict__["_r"], self.__dict__["_e"] = report, event
+
+    def __getattr__(self, name):
+        return getattr(self._r, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._r, name, value)
+        if name == "steps" and value >= 2:
+            self._e.set()
