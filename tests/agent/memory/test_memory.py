@@ -97,3 +97,14 @@ def test_forget_leaves_nothing_findable_by_words_or_meaning_with_the_real_encode
     assert mem.search("cello", k=1)[0].item.id == keep.item.id
     assert b"Hillcrest" not in person_path(tmp_path, "ada").read_bytes()
     mem.close()
+
+
+def test_a_learned_preference_with_mixed_evidence_is_shown_as_unsure(memory):
+    options = [{"item": "Colombian"}, {"item": "Ethiopian"}]
+    for chosen in (0, 0, 1, 0):
+        memory.record_choice("coffee", options, chosen)
+    (learned,) = [p for p in memory.preferences() if p.source == "learned" and "prefers" in p.text]
+    assert learned.text == "coffee: prefers Colombian: chose 3 of 4" and learned.confidence == 0.75
+    block = memory.prompt_block("reorder coffee")
+    assert "prefers Colombian: chose 3 of 4 (not sure: ask the person" in block
+    assert memory.applied("Colombian Coffee Beans") == []        # an unsure preference is never applied

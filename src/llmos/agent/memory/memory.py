@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 
 from llmos.agent.memory.choices import ChoiceModel, fit_choices
 from llmos.agent.memory.embedder import Embedder, default_embedder
-from llmos.agent.memory.preferences import SETS, Statement, describe, extract, matches
+from llmos.agent.memory.preferences import SETS, SURE, Statement, describe, extract, matches
 from llmos.agent.memory.retrieval import Hit, Mode, fit_budget, search, time_window
 from llmos.agent.memory.store import Item, MemoryStore
 
@@ -190,7 +190,7 @@ class Memory:
 
     def preferences(self, include_unsure: bool = True) -> list[Item]:
         return [p for p in self.store.items(kinds=["preference"], live=True)
-                if include_unsure or p.confidence >= 0.8]
+                if include_unsure or p.confidence >= SURE]
 
     def preference(self, key: str) -> Item | None:
         found = self.store.items(kinds=["preference"], live=True, key=key, limit=1)
@@ -213,7 +213,8 @@ class Memory:
             key = f"learned:{domain}:{fact['feature']}"
             keys.add(key)
             evidence = json.dumps({"chose": fact["chose"], "offered": fact["offered"], "weight": fact["weight"]})
-            conf = round(fact["chose"] / fact["offered"], 3) if fact["weight"] > 0 else 1.0
+            agree = fact["chose"] if fact["weight"] > 0 else fact["offered"] - fact["chose"]
+            conf = round(agree / fact["offered"], 3)   # how often the choices bore it out
             text = f"{domain}: {fact['text']}"
             current = self.preference(key)
             if current is not None:   # what is learned is refreshed in place: its history is the choices
@@ -252,8 +253,9 @@ class Memory:
     def prompt_block(self, query: str, max_tokens: int = 400, k: int = 8) -> str:
         """What the step prompt carries: core blocks, sure preferences, then the memories best for `query`."""
         lines = [f"[{name}] {text}" for name, text in self.core().items() if text]
-        prefs = self.preferences(include_unsure=False)
-        lines += [f"preference #{p.id}: {p.text}" for p in prefs]
+        prefs = self.preferences()
+        lines += [f"preference #{p.id}: {p.text}" + ("" if p.confidence >= SURE else
+                  " (not sure: ask the person before relying on it)") for p in prefs]
         shown = {p.id for p in prefs}
         for hit in self.search(query, k=k):
             if hit.item.id not in shown:
