@@ -210,3 +210,20 @@ def test_bad_plans_are_refused():
         plan_of(Subtask(id="a", instruction="a", after=["zz"], spec=spec))
     with pytest.raises(ValueError, match="unique"):
         Manager([ScriptedWorker("w", None), ScriptedWorker("w", None)])
+
+
+def test_the_person_can_ask_for_another_round_past_the_limit(tmp_path):
+    site, answers = Site(), iter(["retry", "accept"])
+
+    def work(a, ask):
+        site.add("booking", seat="aisle" if a.attempt >= 3 else "window")
+        return WorkerReport(done=True)
+    w = ScriptedWorker("w", work)
+    person = lambda worker, subtask, step: UserCommand(kind="reply", text=next(answers))  # noqa: E731
+    sub = Subtask(id="flight", instruction="book", spec=field_spec("booking", seat="aisle"))
+    result = Manager([w], config=TeamConfig(trace_dir=tmp_path, max_redos=1), records=site,
+                     ask_person=person).run(plan_of(sub))
+    r = result.subtasks["flight"]
+    assert result.ok and r.attempts == 3 and "every condition" in r.reason   # verified, not merely accepted
+    moves = [(t["from"], t["to"]) for t in read_trace(result.trace) if t["kind"] == "transition"]
+    assert ("escalated", "not done") in moves and moves[-1] == ("verify done", "verified")
