@@ -23,6 +23,12 @@ VERBS: Table = {
     "serve": "llmos.serve.cli:serve",
     "chat": "llmos.serve.chat_cli:chat",
     "attention": "llmos.interp.cli:attention",
+    "interp": {
+        "lens": "llmos.interp.cli:lens",
+        "trace": "llmos.interp.cli:trace",
+        "patch": "llmos.interp.cli:patch",
+        "edit": "llmos.interp.cli:edit",
+    },
     "reason": {
         "few-shot": "llmos.reason.cli:few_shot",
         "cot": "llmos.reason.cli:cot",

@@ -92,6 +92,7 @@ class FactWorld:
     def words(self) -> list[str]:
         vocab = {w for s in self.sentences() for w in s.split()}
         vocab |= {w for ts in self.templates.values() for t in ts for w in t.replace("{}", "").split()}
+        vocab |= {o for objs in self.objects.values() for o in objs}   # answers an edit may ask for
         return sorted(vocab)
 
     def tokenizer(self):
