@@ -87,3 +87,12 @@ def test_rows_of_different_lengths_decode_as_each_would_alone():
     together = sample_rows(model, tok, prompts, cfg)
     alone = [sample_rows(model, tok, [p], cfg)[0] for p in prompts]
     assert [r.token_ids for r in together] == [r.token_ids for r in alone]
+
+
+def test_a_call_that_is_not_arithmetic_is_refused_in_the_text():
+    tok = Tokenizer.char("0123456789<>=+-*/ abcdefghijklmnopqrstuvwxyz.:()',")
+    prompt = tok.encode("q:")
+    model = ScriptModel(tok, "<<x+1=", len(prompt))
+    (row,) = sample_n(model, tok, prompt, GenerationConfig(max_new_tokens=120, temperature=0), calculator=True)
+    assert row.text.startswith("<<x+1=refused: names are not plain arithmetic")
+    assert row.calls[0][0] == "x+1" and row.calls[0][1].startswith("refused: names")
