@@ -39,7 +39,7 @@ def workers(n: int, suite: SuiteServer, tmp: Path, faults=None, latency: float =
     ws = [LocalWorker(f"w{i + 1}", oracle_worker_backend(faults, latency), tmp / "workers",
                       worker_options(suite.host)) for i in range(n)]
     for w in ws:  # launch Chromium now, not on the clock
-        w.agent._call(w.agent.browser.start)
+        w.warm()
     return ws
 
 

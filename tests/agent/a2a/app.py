@@ -45,6 +45,6 @@ def decide(request):
 if __name__ == "__main__":
     port, trace_dir = int(sys.argv[1]), Path(sys.argv[2])
     agent = Agent(ScriptedBackend(decide, name="scripted-a2a"), AgentConfig(trace_dir=trace_dir))
-    agent._call(agent.browser.start)  # Chromium up before the first request, not during it
+    agent.close(agent.create("start the browser").id)  # Chromium up before the first request
     app = create_agent_app(agent, sweep_every_s=None, a2a=f"http://127.0.0.1:{port}")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -133,6 +133,10 @@ class LocalWorker:
                             page_text=page, steps=final.steps, loop_signals=loops, session=info.id,
                             trace=final.trace_path or "", asks=asks)
 
+    def warm(self) -> None:
+        """Start this worker's Chromium now (an empty session opened and closed), not on the first task."""
+        self.agent.close(self.agent.create("start the browser").id)
+
     def close(self) -> None:
         self.agent.shutdown()
 
