@@ -6,6 +6,7 @@ TYPE_CHECKING count too), so the layer picture in the README stays true as code 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import llmos
@@ -31,6 +32,7 @@ def module_files() -> dict[str, Path]:
     return mods
 
 
+@functools.lru_cache(maxsize=1)
 def import_graph() -> dict[str, set[str]]:
     """module -> the llmos modules it imports (a name imported from a package counts as the package)."""
     mods = module_files()
