@@ -53,7 +53,7 @@ from memory_data import ABILITIES, generate  # noqa: E402
 
 from llmos.agent.memory.embedder import HashEmbedder, MiniLMEmbedder  # noqa: E402
 from llmos.agent.memory.retrieval import search, time_window  # noqa: E402
-from llmos.agent.memory.store import MemoryStore  # noqa: E402
+from llmos.agent.memory.store import COARSE_FROM, MemoryStore  # noqa: E402
 
 MODES = ("hybrid", "keyword", "vector")
 
@@ -195,9 +195,19 @@ def latency(n: int, histories, questions, vectors: dict[str, np.ndarray], tmp: P
             t = time.perf_counter()
             search(store, q.text, k=10, mode=mode, query_vector=vectors[q.text])
             timings[mode].append((time.perf_counter() - t) * 1000)
+    agreement = None
+    if n > COARSE_FROM:   # how often the bit-vector first pass keeps the exact top 10
+        overlap = []
+        for q in qs[:20]:
+            qv = vectors[q.text]
+            exact = {r[0] for r in store.db.execute("SELECT rowid FROM items_vec WHERE embedding MATCH ? "
+                                                    "AND k = 10 AND live = 1", (qv.tobytes(),))}
+            overlap.append(len(exact & {i for i, _ in store.vector(qv, 10)}) / 10)
+        agreement = round(statistics.mean(overlap), 3)
     store.close()
     size_mb = sum(p.stat().st_size for p in tmp.glob(f"latency-{n}.sqlite3*")) / 1e6
     return {"memories": n, "fill_seconds": round(fill_s, 1), "file_mb": round(size_mb, 1),
+            "vector_top10_agreement_with_exact": agreement,
             "write_ms": {"p50": round(_pct(writes, 50), 2), "p95": round(_pct(writes, 95), 2)},
             "search_ms": {m: {"p50": round(_pct(v, 50), 2), "p95": round(_pct(v, 95), 2)}
                           for m, v in timings.items()}}
@@ -256,8 +266,9 @@ def kill_trials(n: int, tmp: Path, seed: int = 0) -> dict:
         lost += len(reported - kept)
         n_vec = store.db.execute("SELECT count(*) FROM items_vec_rowids").fetchall()[0][0]
         n_fts = store.db.execute("SELECT count(*) FROM items_fts_docsize").fetchall()[0][0]
+        n_f32 = store.db.execute("SELECT count(*) FROM items_f32").fetchall()[0][0]
         ok = store.db.execute("PRAGMA integrity_check").fetchall()[0][0] == "ok"
-        broken += (n_vec != len(kept)) or (n_fts != len(kept)) or not ok
+        broken += (n_vec != len(kept)) or (n_fts != len(kept)) or (n_f32 != len(kept)) or not ok
         store.close()
     return {"trials": n, "reported_committed": reported_total, "lost": lost, "inconsistent_trials": broken}
 
@@ -318,7 +329,9 @@ def main() -> int:
         print(f"{lat['memories']:>7} memories: write p50 {lat['write_ms']['p50']} / p95 {lat['write_ms']['p95']} ms; "
               f"search p50/p95 ms: hybrid {s['hybrid']['p50']}/{s['hybrid']['p95']}, keyword "
               f"{s['keyword']['p50']}/{s['keyword']['p95']}, vector {s['vector']['p50']}/{s['vector']['p95']} "
-              f"(file {lat['file_mb']} MB, filled in {lat['fill_seconds']} s)")
+              f"(file {lat['file_mb']} MB, filled in {lat['fill_seconds']} s)"
+              + (f"; bit-vector first pass keeps {100 * lat['vector_top10_agreement_with_exact']:.0f}% of the "
+                 f"exact top 10" if lat["vector_top10_agreement_with_exact"] is not None else ""))
     k = report["kill9"]
     print(f"kill -9: {k['lost']} lost of {k['reported_committed']} committed over {k['trials']} trials, "
           f"{k['inconsistent_trials']} inconsistent")

@@ -55,8 +55,9 @@ def test_an_older_store_is_migrated_and_keeps_its_memories(tmp_path, hash_embedd
         assert (item.text, item.confidence, item.source, item.hits, item.updated_at) == \
                ("Ada lives in Lisbon", 1.0, "agent", 1, 100.0)
         assert s.keyword("Lisbon", 1)[0][0] == 1
-        s.add_choice("coffee", [{"brand": "a"}, {"brand": "b"}], 1)   # v2's table exists
+        s.add_choice("coffee", [{"brand": "a"}, {"brand": "b"}], 1)   # v2's tables exist
         assert len(s.choices()) == 1
+        assert s.db.execute("SELECT count(*) FROM items_f32").fetchall()[0][0] == 1   # filled from v1's vectors
 
 
 def test_a_newer_schema_is_refused_with_its_version_named(tmp_path, hash_embedder):
@@ -117,8 +118,26 @@ def test_delete_removes_the_row_its_keyword_entry_and_its_vector(tmp_path, hash_
         assert s.keyword("zebracorn", 5) == []
         assert [i for i, _ in s.vector(vec, 5, live=None)] == [keep.id]
         assert s.db.execute("SELECT count(*) FROM items_vec WHERE rowid = ?", (gone.id,)).fetchall()[0][0] == 0
+        assert s.db.execute("SELECT count(*) FROM items_f32 WHERE id = ?", (gone.id,)).fetchall()[0][0] == 0
         assert s.db.execute("SELECT count(*) FROM items_fts WHERE items_fts MATCH 'zebracorn'").fetchall()[0][0] == 0
     assert b"zebracorn" not in path.read_bytes()   # secure delete: not even in free pages
+
+
+def test_a_large_store_searches_bit_vectors_first_then_reranks_exactly(tmp_path, hash_embedder, monkeypatch):
+    import llmos.agent.memory.store as store_module
+
+    with MemoryStore.open_person(tmp_path, "ada", hash_embedder) as s:
+        texts = [f"note {i} about {w} and {v}" for i, (w, v) in enumerate(
+            (w, v) for w in ("tea", "trains", "cellos", "maps", "bees") for v in ("rain", "sun", "snow", "fog"))]
+        s.add_many([{"kind": "fact", "text": t} for t in texts * 6])
+        queries = hash_embedder.embed(["cellos and snow", "bees in the fog", "maps and sun"])
+        exact = [s.vector(q, 5) for q in queries]
+        monkeypatch.setattr(store_module, "COARSE_FROM", 10)
+        coarse = [s.vector(q, 5) for q in queries]
+    for e, c in zip(exact, coarse):
+        assert c[0][1] == pytest.approx(e[0][1], abs=1e-5)          # the same nearest distance
+        assert [d for _, d in c] == sorted(d for _, d in c)          # re-ranked by exact cosine
+        assert len({i for i, _ in e} & {i for i, _ in c}) >= 3
 
 
 WRITER = """
@@ -147,4 +166,5 @@ def test_kill_9_mid_write_loses_no_committed_memory(tmp_path):
         assert reported and reported <= kept
         assert s.db.execute("PRAGMA integrity_check").fetchall()[0][0] == "ok"
         n_vec = s.db.execute("SELECT count(*) FROM items_vec_rowids").fetchall()[0][0]
-        assert n_vec == len(kept)   # every row has its vector: no half-written memory
+        n_f32 = s.db.execute("SELECT count(*) FROM items_f32").fetchall()[0][0]
+        assert n_vec == n_f32 == len(kept)   # every row has its vectors: no half-written memory

@@ -3,7 +3,8 @@
     v1  meta, items (kind, text, key, value, provenance), core blocks,
         items_fts (FTS5 over text and key), items_vec (sqlite-vec vec0)
     v2  items gain confidence, source, hits (merged duplicates) and updated_at;
-        choices (the person's choices among options, for learned preferences)
+        choices (the person's choices among options, for learned preferences);
+        items_f32 (float vectors by id, for re-ranking)
 
 `migrate` runs, inside one transaction, every step past the file's version,
 so a fresh file and a v1 file opened today end in the same v2 layout. A file
@@ -75,6 +76,10 @@ def _v2(dim: int) -> list[str]:
             session TEXT NOT NULL DEFAULT '',
             created_at REAL NOT NULL)""",
         "CREATE INDEX choices_domain ON choices(domain, created_at)",
+        # the float vectors again, one row each: re-ranking a first pass's candidates reads a few
+        # of them, where vec0 would read a whole chunk per row
+        "CREATE TABLE items_f32 (id INTEGER PRIMARY KEY, v BLOB NOT NULL)",
+        "INSERT INTO items_f32(id, v) SELECT rowid, embedding FROM items_vec",
     ]
 
 

@@ -34,7 +34,7 @@ KINDS = ("session", "message", "step", "outcome", "fact", "preference")
 PERSON = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 SQLITE_HEADER = b"SQLite format 3\x00"
 COARSE_FROM = 20_000    # above this many vectors, a bit-vector first pass precedes exact re-ranking
-COARSE_POOL = 24        # first-pass candidates per wanted result
+COARSE_POOL = 4         # first-pass candidates per wanted result
 # function words and question words: in a question they match everything and rank nothing
 STOPWORDS = frozenset("a about am an and any are as at be been but by can could did do does for from get got "
                       "had has have how i i'm if in into is it its just me many much my no not now of on or "
@@ -217,6 +217,7 @@ class MemoryStore:
         self.db.execute("INSERT INTO items_vec(rowid, embedding, coarse, kind, created_at, live) VALUES "
                         "(?, ?, vec_quantize_binary(vec_f32(?)), ?, ?, ?)",
                         (rid, b, b, kind, float(created_at), int(live)))
+        self.db.execute("INSERT OR REPLACE INTO items_f32(id, v) VALUES (?, ?)", (rid, b))
 
     def get(self, item_id: int) -> Item:
         rows = self.db.execute(f"SELECT {', '.join(_COLUMNS)} FROM items WHERE id = ?", (item_id,)).fetchall()
@@ -257,6 +258,7 @@ class MemoryStore:
         with self._lock, self.db:
             self.db.execute("UPDATE items SET superseded_by = NULL WHERE superseded_by = ?", (item_id,))
             self.db.execute("DELETE FROM items_vec WHERE rowid = ?", (item_id,))
+            self.db.execute("DELETE FROM items_f32 WHERE id = ?", (item_id,))
             self.db.execute("DELETE FROM items WHERE id = ?", (item_id,))
         return item
 
@@ -332,15 +334,20 @@ class MemoryStore:
             rows = self.db.execute(f"SELECT rowid, distance, kind FROM items_vec WHERE embedding MATCH ? "
                                    f"AND k = ? {extra}", [b, min(fetch, 4096), *args]).fetchall()
         else:
-            pool = min(4096, max(fetch * COARSE_POOL, 256))
-            cands = self.db.execute(f"SELECT rowid FROM items_vec WHERE coarse MATCH vec_quantize_binary("
-                                    f"vec_f32(?)) AND k = ? {extra}", [b, pool, *args]).fetchall()
-            ids = [r[0] for r in cands]
-            if not ids:
+            # first pass on bit vectors (Hamming distance), then exact cosine on the candidates
+            pool = min(4096, max(fetch * COARSE_POOL, 100))
+            cands = {r[0]: r[1] for r in self.db.execute(
+                f"SELECT rowid, kind FROM items_vec WHERE coarse MATCH vec_quantize_binary(vec_f32(?)) "
+                f"AND k = ? {extra}", [b, pool, *args])}
+            if not cands:
                 return []
-            rows = self.db.execute(f"SELECT rowid, vec_distance_cosine(embedding, ?) AS d, kind FROM items_vec "
-                                   f"WHERE rowid IN ({', '.join('?' * len(ids))}) ORDER BY d LIMIT ?",
-                                   [b, *ids, fetch]).fetchall()
+            got = self.db.execute(f"SELECT id, v FROM items_f32 WHERE id IN ({', '.join('?' * len(cands))})",
+                                  list(cands)).fetchall()
+            mat = np.frombuffer(b"".join(v for _, v in got), dtype=np.float32).reshape(len(got), -1)  # (C, D)
+            q = np.asarray(vec, dtype=np.float32)
+            dist = 1 - mat @ q / (np.linalg.norm(mat, axis=1) * np.linalg.norm(q) + 1e-12)   # cosine distance
+            order = np.argsort(dist)[:fetch]
+            rows = [(got[i][0], float(dist[i]), cands[got[i][0]]) for i in order]
         if len(kinds) > 1:
             rows = [r for r in rows if r[2] in kinds]
         return [(r[0], r[1]) for r in rows[:k]]
@@ -378,6 +385,7 @@ class MemoryStore:
         """Forget everything: every row, vector, keyword entry, core block and choice."""
         with self._lock, self.db:
             self.db.execute("DELETE FROM items_vec")
+            self.db.execute("DELETE FROM items_f32")
             self.db.execute("UPDATE items SET superseded_by = NULL")
             self.db.execute("DELETE FROM items")
             self.db.execute("DELETE FROM core")
