@@ -2,7 +2,7 @@
 import pytest
 
 from llmos.cli.main import main
-from tests.agent.team.test_trace_view import team_trace
+from tests.agent.team.traces import team_trace
 
 
 def test_agent_trace_shows_a_team_run(tmp_path, capsys, monkeypatch):
