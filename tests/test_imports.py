@@ -154,3 +154,16 @@ def test_the_checks_catch_what_they_are_for():
                                      "llmos.nn.a -> llmos.agent.b (nn is below agent)"]
     assert cycles(graph) == [["llmos.nn.a", "llmos.nn.g"]]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_test_module_imports_another():
+    """Shared test pieces live in fixtures or helper modules (not named test_*), never in a test module."""
+    tests = Path(__file__).parent
+    bad = []
+    for f in tests.rglob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bad += [f"{f.relative_to(tests)} imports {n}" for n in names
+                    if n.startswith("tests.") and n.rsplit(".", 1)[-1].startswith("test_")]
+    assert bad == []
