@@ -227,3 +227,13 @@ def test_the_person_can_ask_for_another_round_past_the_limit(tmp_path):
     assert result.ok and r.attempts == 3 and "every condition" in r.reason   # verified, not merely accepted
     moves = [(t["from"], t["to"]) for t in read_trace(result.trace) if t["kind"] == "transition"]
     assert ("escalated", "not done") in moves and moves[-1] == ("verify done", "verified")
+
+
+def test_team_config_checks_itself_when_built():
+    from llmos.config import ConfigError
+    with pytest.raises(ConfigError, match="on_redo_limit must be one of \\['ask', 'fail'\\], got 'retry'"):
+        TeamConfig(on_redo_limit="retry")
+    with pytest.raises(ConfigError, match="worker_timeout_s must be > 0"):
+        TeamConfig(worker_timeout_s=0)
+    with pytest.raises(ConfigError, match="max_redos must be >= 0"):
+        TeamConfig(max_redos=-1)

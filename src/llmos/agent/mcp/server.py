@@ -27,6 +27,7 @@ from llmos.agent.browser import Browser, BrowserConfig, BrowserError, Snapshot
 from llmos.agent.policy import Policy
 from llmos.agent.views import (ClickAction, Decision, NavigateAction, PolicyConfig, SelectAction,
                                TypeAction)
+from llmos.config import require
 
 
 @dataclass
@@ -37,6 +38,9 @@ class MCPServeConfig:
     person: str = "default"
     embedder: Any = None                  # the memory's embedder (default: the memory's own default)
     code_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        require(self.code_timeout_s > 0, "code_timeout_s", "> 0", self.code_timeout_s)
 
 
 class ToolRefused(ToolError):

@@ -26,6 +26,7 @@ from llmos.agent.team.spec import Evidence, Verifier
 from llmos.agent.team.worker import AskPerson, Assignment, Worker, WorkerReport
 from llmos.agent.trace import Tracer
 from llmos.agent.views import StepResult, StepStatus, UserCommand
+from llmos.config import require, require_at_least, require_choice
 
 
 @dataclass
@@ -36,6 +37,12 @@ class TeamConfig:
     stall_limit: int = 2                      # stalled ledger rounds before a replan
     parallel: bool = True                     # False: one subtask at a time (the serial baseline)
     trace_dir: Path = Path("runs/agent")
+
+    def __post_init__(self) -> None:
+        require_at_least(self, 0, "max_redos")
+        require_at_least(self, 1, "stall_limit")
+        require(self.worker_timeout_s > 0, "worker_timeout_s", "> 0", self.worker_timeout_s)
+        require_choice(self, "on_redo_limit")
 
 
 class RecordReader(Protocol):
