@@ -39,3 +39,26 @@ def test_generate_names_a_folder_without_a_model(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["generate", str(tmp_path)])
     assert "config.json" in capsys.readouterr().err
+
+
+def test_generate_with_int8_weights_and_a_saved_quantized_folder_agree(run, tmp_path, capsys):
+    args = ["--prompt", "the ", "--max-new-tokens", "30", "--temperature", "0"]
+    assert main(["generate", str(run), "--dtype", "int8", *args]) == 0
+    on_the_fly = capsys.readouterr().out
+    assert main(["quantize", str(run), str(tmp_path / "q")]) == 0
+    assert "int8" in capsys.readouterr().out
+    assert main(["generate", str(tmp_path / "q"), *args]) == 0
+    assert capsys.readouterr().out == on_the_fly and on_the_fly.startswith("the ")
+    with pytest.raises(SystemExit):
+        main(["generate", str(tmp_path / "q"), "--dtype", "bf16", *args])
+    assert "holds int8 weights" in capsys.readouterr().err
+
+
+def test_generate_with_a_draft_prints_the_targets_greedy_text_and_the_acceptance(run, capsys):
+    args = ["generate", str(run), "--prompt", "the ", "--max-new-tokens", "12", "--temperature", "0"]   # fills the context
+    assert main(args) == 0
+    alone = capsys.readouterr().out
+    assert main(args + ["--draft", str(run), "--speculate-k", "3"]) == 0
+    out = capsys.readouterr()
+    assert out.out == alone
+    assert "100% of" in out.err                   # a draft equal to the target is always right

@@ -83,3 +83,13 @@ def test_eliza_backend_reset_forgets_its_memory():
     remembering = replies(kept)
     assert any("dog" in r for r in remembering)           # ELIZA's memory brings the dog back
     assert replies(forgot) == replies(fresh) != remembering
+
+
+def test_local_model_with_int8_weights(monkeypatch, capsys, model_dir):
+    from llmos.nn.quantize import Int8Linear
+    from llmos.serve.cli import load_weights_as
+    served = load_weights_as(model_dir, "int8", None, EngineConfig(n_slots=1), "cpu")
+    assert isinstance(served.engine.model.blocks[0].attn.q_proj, Int8Linear) and served.name == model_dir.name
+    code, out = run_cli(monkeypatch, capsys, ["--model", str(model_dir), "--max-tokens", "4", "--temperature", "0",
+                                              "--dtype", "int8"], "hi\n")
+    assert code == 0 and out.out.splitlines()[1].startswith(f"{model_dir.name}> ")

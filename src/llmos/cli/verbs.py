@@ -13,6 +13,7 @@ VERBS: Table = {
     "train": "llmos.train.cli:train",
     "seq2seq": "llmos.train.cli:seq2seq",
     "generate": "llmos.infer.cli:generate",
+    "quantize": "llmos.hub.quantized:quantize_folder",
     "demo": "llmos.demo:demo",
     "sft": "llmos.train.align.cli:sft",
     "reward": "llmos.train.align.cli:reward",

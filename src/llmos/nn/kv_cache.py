@@ -52,6 +52,16 @@ class KVCache:
         self.lengths[idx] = 0
         self.valid[idx] = False
 
+    def truncate(self, slot: int, length: int) -> None:
+        """Forget everything past the first `length` tokens of `slot`.
+
+        Speculative decoding writes a draft's guesses into the cache and then
+        keeps only the accepted ones."""
+        if not 0 <= length <= int(self.lengths[slot]):
+            raise ValueError(f"cannot truncate slot {slot} of length {int(self.lengths[slot])} to {length}")
+        self.lengths[slot] = length
+        self.valid[slot, length:] = False
+
     def reorder(self, slots: Tensor | list[int]) -> None:
         """Keep the given slots, in this order (new slot i = old slot slots[i]).
 

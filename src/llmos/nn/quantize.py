@@ -44,7 +44,7 @@ def quantize_int8(w: Tensor) -> tuple[Tensor, Tensor]:
     """w (N, K) float -> q (N, K) int8, scales (N,) fp32 with w ~= scales[:, None] * q."""
     w = w.detach().float()
     scales = w.abs().amax(dim=1).clamp(min=1e-12) / 127               # (N,)
-    q = torch.round(w / scales[:, None]).clamp(-127, 127).to(torch.int8)
+    q = torch.round(w / scales[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
     return q, scales
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
           model_name: str | None = None, slots: int = 16, device: str = "auto",
-          dtype: Literal["float32", "bfloat16", "float16"] = "float32", threads: int | None = None,
+          dtype: Literal["fp32", "bf16", "int8", "float16"] = "fp32", threads: int | None = None,
           log_level: Literal["debug", "info", "warning", "error"] = "info") -> int:
     """Serve a model over an OpenAI-compatible HTTP API, with continuous batching.
 
@@ -25,7 +25,9 @@ def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str |
         model_name: the model's id in the API (default: the folder's name).
         slots: requests decoded together (KV cache rows); more wait in a queue.
         device: cpu, cuda, cuda:1, ... (auto: cuda when available).
-        dtype: weight and KV cache precision.
+        dtype: weight precision. fp32; bf16 or int8 store the weights in 2 or 1 bytes (per-channel
+            scales) and compute in fp32, about 2x or 4x faster decoding on a CPU; float16 casts the
+            whole model and KV cache (for GPUs). A folder saved by `llmos quantize` loads as stored.
         threads: torch CPU threads (default: torch's own choice, one per core).
         log_level: uvicorn's log level.
     """
@@ -43,8 +45,11 @@ def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str |
         device = "cuda" if torch.cuda.is_available() else "cpu"
     api_key = api_key or os.environ.get("LLMOS_API_KEY") or None
     try:
-        served = ServedModel.load(model, name=model_name, engine_config=EngineConfig(n_slots=slots),
-                                  device=device, dtype=getattr(torch, dtype))
+        if dtype == "float16":
+            served = ServedModel.load(model, name=model_name, engine_config=EngineConfig(n_slots=slots),
+                                      device=device, dtype=torch.float16)
+        else:
+            served = load_weights_as(model, dtype, model_name, EngineConfig(n_slots=slots), device)
     except (CheckpointError, ValueError, OSError) as e:
         print(f"llmos serve: {e}", file=sys.stderr)
         return 2
@@ -55,3 +60,14 @@ def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str |
           f"http://{host}:{port}/v1" + (" (API key required)" if api_key else ""), file=sys.stderr)
     uvicorn.run(create_app(served, api_key=api_key), host=host, port=port, log_level=log_level)
     return 0
+
+
+def load_weights_as(path: Path, dtype: str, name: str | None, engine_config, device: str):
+    """A ServedModel whose weights are fp32, bf16 or int8 (`llmos.hub.quantized.load_for_decoding`)."""
+    from llmos.hub import generation_eos_ids, resolve_model_dir
+    from llmos.hub.quantized import load_for_decoding
+    from llmos.serve.served_model import ServedModel
+    folder = resolve_model_dir(path)
+    lm, tokenizer = load_for_decoding(folder, dtype, device)
+    return ServedModel(lm, tokenizer, name or Path(path).resolve().name, engine_config,
+                       generation_eos_ids(folder))
