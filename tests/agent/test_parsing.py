@@ -30,3 +30,11 @@ def test_replies_are_repaired_into_actions(reply, expected):
 def test_unreadable_replies_explain_what_to_fix(reply, message):
     with pytest.raises(ActionParseError, match=message):
         parse_reply(reply)
+
+
+def test_memory_update_keeps_its_id():
+    """`id` is a common alias of `element`, but memory_update's own field is the memory's id."""
+    from llmos.agent.parsing import parse_reply
+    action = parse_reply('{"type": "memory_update", "id": 4, "text": "new"}')
+    assert action.type == "memory_update" and action.id == 4
+    assert parse_reply('{"type": "click", "id": 4}').element == 4

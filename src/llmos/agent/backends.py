@@ -2,6 +2,10 @@
 
 `OpenAIBackend` talks to any OpenAI-compatible `/v1/chat/completions`
 endpoint (`llmos serve`, a local vLLM or llama.cpp server, a hosted API).
+It asks for the action's JSON schema through `response_format`, so a server
+with constrained decoding (llmos serve, vLLM) can only answer with a valid
+action; a server that refuses the field is asked again without it, and from
+then on the agent relies on parsing its replies and asking again.
 `ScriptedBackend` replays fixed outputs or calls a function, for tests and for
 oracle policies: the function gets the typed `StepContext`
 (`request.context.observation`, `.task`, `.history`) and may return an
@@ -19,7 +23,23 @@ from typing import Callable, Iterable, Protocol, Union, runtime_checkable
 
 import httpx
 
-from llmos.agent.views import Action, ModelReply, ModelRequest, parse_action
+from llmos.agent.views import ACTION_ADAPTER, Action, ModelReply, ModelRequest, parse_action
+
+
+def action_schema() -> dict:
+    """The JSON schema of one action. Pydantic writes the tagged union as `oneOf` with a
+    discriminator; the branches' `type` constants are disjoint, so `anyOf` means the same
+    and is what grammar engines enforce. The tag `type` has a default in each branch, but the
+    parser needs it written, so it is required."""
+    def plain(node):
+        if isinstance(node, dict):
+            node = {("anyOf" if k == "oneOf" else k): plain(v) for k, v in node.items() if k != "discriminator"}
+            if "const" in node.get("properties", {}).get("type", {}):
+                node["required"] = ["type", *[r for r in node.get("required", []) if r != "type"]]
+        elif isinstance(node, list):
+            node = [plain(v) for v in node]
+        return node
+    return plain(ACTION_ADAPTER.json_schema())
 
 
 class BackendError(RuntimeError):
@@ -38,7 +58,10 @@ class OpenAIBackend:
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None,
                  temperature: float = 0.0, max_tokens: int = 512, timeout_s: float = 120.0,
-                 retries: int = 1, transport: httpx.BaseTransport | None = None):
+                 retries: int = 1, transport: httpx.BaseTransport | None = None,
+                 structured: bool | None = None):
+        """structured: send the action schema as response_format (None: try, and stop
+        sending it if the server refuses it; False: never)."""
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, "
                              f"got {base_url!r}")
@@ -48,6 +71,7 @@ class OpenAIBackend:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.retries = retries
+        self.structured = structured          # None until the server has accepted or refused it
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s,
                                     transport=transport)
@@ -55,6 +79,9 @@ class OpenAIBackend:
     def complete(self, request: ModelRequest) -> ModelReply:
         body = {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens,
                 "messages": [m.model_dump() for m in request.messages]}
+        if self.structured is not False:
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "action", "schema": action_schema(), "strict": True}}
         last = None
         for attempt in range(self.retries + 1):
             try:
@@ -66,6 +93,11 @@ class OpenAIBackend:
             if r.status_code >= 500:
                 last = f"{self.base_url} answered {r.status_code}: {r.text[:200]}"
                 continue
+            if r.status_code == 400 and "response_format" in body and self.structured is None:
+                # this server cannot constrain its output: parse replies (and ask again) instead
+                self.structured = False
+                del body["response_format"]
+                return self.complete(request)
             if r.status_code >= 400:
                 raise BackendError(f"{self.base_url} refused the request ({r.status_code}): "
                                    f"{r.text[:300]}")
@@ -75,6 +107,8 @@ class OpenAIBackend:
             except (ValueError, KeyError, IndexError, TypeError):
                 raise BackendError(f"{self.base_url} sent a reply that is not a chat completion: "
                                    f"{r.text[:300]}") from None
+            if "response_format" in body:
+                self.structured = True
             usage = data.get("usage") or {}
             return ModelReply(text=text, prompt_tokens=usage.get("prompt_tokens"),
                               completion_tokens=usage.get("completion_tokens"))

@@ -100,6 +100,8 @@ def _normalise(obj: Any) -> Any:
             return out
     obj = dict(obj)
     for alias in ("index", "element_index", "id"):
+        if alias == "id" and obj.get("type") == "memory_update":   # memory #id, not an element
+            continue
         if alias in obj and "element" not in obj:
             obj["element"] = obj.pop(alias)
     if isinstance(obj.get("type"), str):
