@@ -16,9 +16,9 @@ def test_targets_cover_only_the_answer_and_the_final_eos():
 
 def test_a_few_steps_make_a_run_folder_that_llmos_reason_opens(tmp_path, capsys):
     cfg = TrainTaskConfig(task="word", format="calc", steps=3, batch_size=4, d_model=16, n_layers=1, n_heads=2,
-                          d_ff=32, eval_n=4, sizes=[1])
+                          d_ff=32, eval_n=4, sizes=[1], eval_tokens=16)
     result = train_task(cfg, tmp_path / "run")
-    assert set(result.accuracy) == {1} and (tmp_path / "run" / "model" / "model.safetensors").is_file()
+    assert set(result.accuracy) == {1} and 0.0 <= result.accuracy[1] <= 1.0 and (tmp_path / "run" / "model" / "model.safetensors").is_file()
     assert read_reason_config(tmp_path / "run") == {"task": "word", "format": "calc", "calculator": True,
                                                    "template": "Q: {question}\nA:", "trigger": "", "stop": ["\n"],
                                                    "numeric": True}
@@ -42,3 +42,14 @@ def test_the_cli_reports_bad_settings_by_name(tiny_dir, capsys):
     with pytest.raises(SystemExit):
         main(["reason", "cot", "q"])
     assert "give --model" in capsys.readouterr().err
+
+
+def test_init_starts_from_an_earlier_runs_weights(tmp_path):
+    import torch
+    from llmos.hub import load_model
+    small = dict(task="word", format="cot", batch_size=2, d_model=16, n_layers=1, n_heads=2, d_ff=32, eval_n=1,
+                 sizes=[1], eval_tokens=4)
+    train_task(TrainTaskConfig(steps=2, **small), tmp_path / "a")
+    train_task(TrainTaskConfig(steps=1, lr=1e-9, warmup_steps=0, init=str(tmp_path / "a"), **small), tmp_path / "b")
+    a, b = load_model(tmp_path / "a"), load_model(tmp_path / "b")
+    assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(a.parameters(), b.parameters()))

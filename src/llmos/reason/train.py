@@ -57,6 +57,8 @@ class TrainTaskConfig:
     seed: int = 0
     threads: int = 0
     eval_n: int = 200                                    # held-out problems per size at the end
+    eval_tokens: int = 120                               # most tokens generated per held-out problem
+    init: str = ""                                       # start from this run's weights (train longer)
 
     def __post_init__(self) -> None:
         get_task(self.task)
@@ -121,6 +123,9 @@ def train_task(cfg: TrainTaskConfig, run_dir: str | Path, progress: Callable[[in
         torch.set_num_threads(cfg.threads)
     tokenizer = Tokenizer.char(ALPHABET)
     model = make_model(cfg, tokenizer)
+    if cfg.init:
+        from llmos.hub import load_model
+        model.load_state_dict(load_model(cfg.init).state_dict())
     opt = make_adamw(model, cfg.lr, cfg.weight_decay, (0.9, 0.99))
     rng = random.Random(cfg.seed)
     start, loss_value = time.time(), float("nan")
@@ -143,7 +148,8 @@ def train_task(cfg: TrainTaskConfig, run_dir: str | Path, progress: Callable[[in
     calculator = cfg.format == "calc"
     accuracy = {}
     for size in eval_sizes or list(cfg.train_sizes):
-        accuracy[size], _ = evaluate(model, tokenizer, cfg.task, task.held_out(cfg.eval_n, size=size), calculator)
+        accuracy[size], _ = evaluate(model, tokenizer, cfg.task, task.held_out(cfg.eval_n, size=size), calculator,
+                                     max_new_tokens=cfg.eval_tokens)
     seconds = time.time() - start
     save_pretrained(model, run_dir / "model", tokenizer=tokenizer)
     reason = {"task": cfg.task, "format": cfg.format, "calculator": calculator, "template": task.template,
