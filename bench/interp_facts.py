@@ -2,7 +2,7 @@
 
 1. The world (text/facts.py, seed 0): 40 people (sport, birth city) and 30 countries
    (capital, language), 140 facts, four templates per relation, one held out per fact.
-   A 6-layer GPT-2 style model is trained on it until it answers >= 95% (cached on disk).
+   A 4-layer GPT-2 style model (d_model 64) is trained on it until it answers >= 95% (cached on disk).
 2. Causal tracing (ROME fig. 1) on --trace-facts known facts: noise 3 sigma on the subject,
    --samples noise samples, hidden / MLP / attention restoration; averaged by token role
    as the paper's figure; PNG + where each effect peaks.
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path.home() / ".cache" / "llmos" / "interp_facts")
-    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--trace-facts", type=int, default=100)
     ap.add_argument("--samples", type=int, default=5)
     ap.add_argument("--window", type=int, default=1)
@@ -70,8 +70,8 @@ def main() -> None:
         print(f"  [{time.time() - t0:.0f}s]")
     if args.phase in ("all", "edit"):
         k, n = map(int, args.shard.split("/"))
-        peak = json.loads((parts / "trace.json").read_text())["peaks"]["mlp"]["layer"]
-        layer = peak if args.layer is None else args.layer
+        layer = (json.loads((parts / "trace.json").read_text())["peaks"]["mlp"]["layer"]
+                 if args.layer is None else args.layer)
         _save(parts / f"edit_{k}_of_{n}.json", edit_phase(lab, args, layer, k, n, t0))
     if args.phase in ("all", "merge"):
         merge(parts, args.out)

@@ -91,8 +91,21 @@ def main() -> None:
               f"hooks off {best['hooks off']:8.3f} ms ({100 * (row['hooks_off_ratio_min'] - 1):+.1f}%), "
               f"one hook {best['one hook']:8.3f} ms;  median: {med['before hooks']:8.3f} / {med['hooks off']:8.3f} ms "
               f"({100 * (row['hooks_off_ratio_median'] - 1):+.1f}%)")
+    # What hooks-off adds, counted: one empty-dict truth test per hookable module per forward.
+    model = CausalLM(ModelConfig.for_family("gpt2", vocab_size=2048, d_model=128, n_layers=4, n_heads=4,
+                                            d_ff=512, max_seq_len=256))
+    checks = 3 + 6 * len(model.blocks)       # embed, positions, final norm; per block: 1 + 4 in attention + 1 in the MLP
+    empty: dict = {}
+    t0 = time.perf_counter()
+    for _ in range(100_000):
+        if empty:
+            pass
+    per_check = (time.perf_counter() - t0) / 100_000
+    print(f"hooks off adds {checks} empty-dict tests per forward here, {per_check * 1e9:.0f} ns each: "
+          f"{checks * per_check * 1e6:.2f} us per forward")
     load = os.getloadavg()
     result = dict(base=args.base, repeats=args.repeats, threads=args.threads, rows=rows,
+                  checks_per_forward=checks, ns_per_check=per_check * 1e9,
                   load_avg=load, torch=torch.__version__)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

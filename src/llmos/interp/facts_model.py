@@ -125,7 +125,7 @@ def train_facts_model(world: FactWorld, cfg: FactsModelConfig = FactsModelConfig
             model.eval()
             acc = lab.accuracy(check)
             if progress is not None:
-                progress(step + 1, float(loss), acc)
+                progress(step + 1, float(loss.detach()), acc)
             if acc >= cfg.target_accuracy and lab.accuracy() >= cfg.target_accuracy:
                 break
     model.eval()

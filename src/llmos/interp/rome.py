@@ -37,11 +37,11 @@ from llmos.nn.moe import MoE
 @dataclass
 class RomeConfig:
     layer: int = 1
-    v_steps: int = 25
+    v_steps: int = 30
     v_lr: float = 0.5
     kl_factor: float = 0.0625
-    weight_decay: float = 0.05
-    clamp_norm: float = 4.0          # |delta| <= clamp_norm * |W k|
+    weight_decay: float = 0.02
+    clamp_norm: float = 6.0          # |delta| <= clamp_norm * |W k|
     cov_ridge: float = 1e-3          # C + ridge * mean(diag C) * I, for a stable inverse
 
 
