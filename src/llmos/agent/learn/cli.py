@@ -52,7 +52,7 @@ def _policy(model: Path):
     return PolicyBackend(model)
 
 
-def run(task: str, url: str, model: Path = Path("runs/agent"), max_steps: int = 30,
+def run(task: str, url: str | None = None, model: Path = Path("runs/agent"), max_steps: int = 30,
         trace_dir: Path = Path("runs/agent-sessions"), approve: bool = False) -> int:
     """Do one task in a real browser with the trained policy (no network, no outside model).
 
@@ -62,7 +62,8 @@ def run(task: str, url: str, model: Path = Path("runs/agent"), max_steps: int = 
 
     Args:
         task: the task in plain language.
-        url: where the browser starts.
+        url: where the browser starts (default: a blank page; the policy then has only `done` and
+            `ask_user` to choose from, since it was trained to act on pages, not to pick sites).
         model: a `llmos agent train` run folder (or an HF model folder).
         max_steps: the session's step limit.
         trace_dir: where the session's trace goes (`llmos agent trace ID --trace-dir ...` shows it).
