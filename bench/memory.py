@@ -182,19 +182,24 @@ def latency(n: int, histories, questions, vectors: dict[str, np.ndarray], tmp: P
                             for j in range(m)], vecs(m, i))
             bar.update(task, advance=m)
     fill_s = time.perf_counter() - t0
-    writes = []
+    # wall time on this (shared, loaded) machine, and the CPU time the call itself used: on an idle
+    # core the single-threaded SQLite work would take about its CPU time
+    writes, writes_cpu = [], []
     wv = vecs(300, n)
     for j in range(300):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         store.add("message", texts[n + j], vector=wv[j])
         writes.append((time.perf_counter() - t) * 1000)
+        writes_cpu.append((time.process_time() - c) * 1000)
     qs = [q for q in questions if q.evidence][:200]
     timings = {m: [] for m in MODES}
+    cpu = {m: [] for m in MODES}
     for q in qs:
         for mode in MODES:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             search(store, q.text, k=10, mode=mode, query_vector=vectors[q.text])
             timings[mode].append((time.perf_counter() - t) * 1000)
+            cpu[mode].append((time.process_time() - c) * 1000)
     agreement = None
     if n > COARSE_FROM:   # how often the bit-vector first pass keeps the exact top 10
         overlap = []
@@ -210,7 +215,10 @@ def latency(n: int, histories, questions, vectors: dict[str, np.ndarray], tmp: P
             "vector_top10_agreement_with_exact": agreement,
             "write_ms": {"p50": round(_pct(writes, 50), 2), "p95": round(_pct(writes, 95), 2)},
             "search_ms": {m: {"p50": round(_pct(v, 50), 2), "p95": round(_pct(v, 95), 2)}
-                          for m, v in timings.items()}}
+                          for m, v in timings.items()},
+            "write_cpu_ms": {"p50": round(_pct(writes_cpu, 50), 2), "p95": round(_pct(writes_cpu, 95), 2)},
+            "search_cpu_ms": {m: {"p50": round(_pct(v, 50), 2), "p95": round(_pct(v, 95), 2)}
+                              for m, v in cpu.items()}}
 
 
 def encode_latency(texts: list[str], n: int = 40) -> dict:
@@ -282,6 +290,8 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=None)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/llmos-bench-cache"))
     ap.add_argument("--output", type=Path, default=ROOT / "bench/results/memory.json")
+    ap.add_argument("--parts", default="retrieval,latency,kill",
+                    help="which parts to run; a partial run updates those parts of --output")
     args = ap.parse_args()
     import torch
 
@@ -301,40 +311,55 @@ def main() -> int:
                                        max(len(h.sessions) for h in histories)],
               "memories_per_history": round(statistics.mean(len(h.turns) for h in histories), 1),
               "embed_seconds_or_cached": round(embed_s, 1), "load_before": [round(x, 2) for x in load_before]}
+    parts = set(args.parts.split(","))
+    if args.output.exists() and parts != {"retrieval", "latency", "kill"}:
+        report = {**json.loads(args.output.read_text()), **report}
     with tempfile.TemporaryDirectory(prefix="llmos-membench-") as tmp:
         tmp = Path(tmp)
-        report["retrieval"] = retrieval(histories, questions, vectors, tmp)
-        report["query_embedding_ms"] = encode_latency([q.text for q in questions])
-        report["latency"] = [latency(n, histories, questions, vectors, tmp) for n in sizes]
-        report["kill9"] = kill_trials(trials, tmp)
+        if "retrieval" in parts:
+            report["retrieval"] = retrieval(histories, questions, vectors, tmp)
+        if "latency" in parts:
+            report["query_embedding_ms"] = encode_latency([q.text for q in questions])
+            report["latency"] = [latency(n, histories, questions, vectors, tmp) for n in sizes]
+        if "kill" in parts:
+            report["kill9"] = kill_trials(trials, tmp)
     report["load_after"] = [round(x, 2) for x in os.getloadavg()]
     report["cpus"] = os.cpu_count()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
-    r = report["retrieval"]
-    print(f"retrieval over {report['questions']} questions ({n_hist} histories of "
-          f"{report['sessions_per_history'][0]}-{report['sessions_per_history'][1]} sessions, "
-          f"~{report['memories_per_history']} memories each)")
-    print(f"{'mode':8} {'recall@5':>9} {'nDCG@10':>8}   " + "  ".join(f"{a[:12]:>12}" for a in ABILITIES[:-1]))
-    for mode in MODES:
-        print(f"{mode:8} {r[mode]['recall@5']:9.3f} {r[mode]['ndcg@10']:8.3f}   " +
-              "  ".join(f"{r[mode]['by_ability'][a]['recall@5']:12.3f}" for a in ABILITIES[:-1]))
-    a = r["abstention"]
-    print(f"abstention: {100 * a['below_threshold']:.0f}% of unanswerable questions fall below the top-1 "
-          f"cosine {a['threshold_top1_cosine']} that 95% of answerable ones clear")
-    print(f"query embedding (MiniLM, one text): p50 {report['query_embedding_ms']['p50']} ms, "
-          f"p95 {report['query_embedding_ms']['p95']} ms")
-    for lat in report["latency"]:
-        s = lat["search_ms"]
-        print(f"{lat['memories']:>7} memories: write p50 {lat['write_ms']['p50']} / p95 {lat['write_ms']['p95']} ms; "
-              f"search p50/p95 ms: hybrid {s['hybrid']['p50']}/{s['hybrid']['p95']}, keyword "
-              f"{s['keyword']['p50']}/{s['keyword']['p95']}, vector {s['vector']['p50']}/{s['vector']['p95']} "
-              f"(file {lat['file_mb']} MB, filled in {lat['fill_seconds']} s)"
-              + (f"; bit-vector first pass keeps {100 * lat['vector_top10_agreement_with_exact']:.0f}% of the "
-                 f"exact top 10" if lat["vector_top10_agreement_with_exact"] is not None else ""))
-    k = report["kill9"]
-    print(f"kill -9: {k['lost']} lost of {k['reported_committed']} committed over {k['trials']} trials, "
-          f"{k['inconsistent_trials']} inconsistent")
+    if "retrieval" in report:
+        r = report["retrieval"]
+        print(f"retrieval over {report['questions']} questions ({n_hist} histories of "
+              f"{report['sessions_per_history'][0]}-{report['sessions_per_history'][1]} sessions, "
+              f"~{report['memories_per_history']} memories each)")
+        print(f"{'mode':8} {'recall@5':>9} {'nDCG@10':>8}   " + "  ".join(f"{a[:12]:>12}" for a in ABILITIES[:-1]))
+        for mode in MODES:
+            print(f"{mode:8} {r[mode]['recall@5']:9.3f} {r[mode]['ndcg@10']:8.3f}   " +
+                  "  ".join(f"{r[mode]['by_ability'][a]['recall@5']:12.3f}" for a in ABILITIES[:-1]))
+        a = r["abstention"]
+        print(f"abstention: {100 * a['below_threshold']:.0f}% of unanswerable questions fall below the top-1 "
+              f"cosine {a['threshold_top1_cosine']} that 95% of answerable ones clear")
+    if "latency" in report:
+        print(f"query embedding (MiniLM, one text): p50 {report['query_embedding_ms']['p50']} ms, "
+              f"p95 {report['query_embedding_ms']['p95']} ms")
+        for lat in report["latency"]:
+            if "search_cpu_ms" in lat:
+                c = lat["search_cpu_ms"]
+                print(f"{lat['memories']:>7} memories, CPU time per call: write p50/p95 {lat['write_cpu_ms']['p50']}/"
+                      f"{lat['write_cpu_ms']['p95']} ms; search hybrid {c['hybrid']['p50']}/{c['hybrid']['p95']}, "
+                      f"keyword {c['keyword']['p50']}/{c['keyword']['p95']}, vector {c['vector']['p50']}/"
+                      f"{c['vector']['p95']} ms")
+            s = lat["search_ms"]
+            print(f"{lat['memories']:>7} memories: write p50 {lat['write_ms']['p50']} / p95 {lat['write_ms']['p95']} ms; "
+                  f"search p50/p95 ms: hybrid {s['hybrid']['p50']}/{s['hybrid']['p95']}, keyword "
+                  f"{s['keyword']['p50']}/{s['keyword']['p95']}, vector {s['vector']['p50']}/{s['vector']['p95']} "
+                  f"(file {lat['file_mb']} MB, filled in {lat['fill_seconds']} s)"
+                  + (f"; bit-vector first pass keeps {100 * lat['vector_top10_agreement_with_exact']:.0f}% of the "
+                     f"exact top 10" if lat["vector_top10_agreement_with_exact"] is not None else ""))
+    if "kill9" in report:
+        k = report["kill9"]
+        print(f"kill -9: {k['lost']} lost of {k['reported_committed']} committed over {k['trials']} trials, "
+              f"{k['inconsistent_trials']} inconsistent")
     print(f"load average before {report['load_before']}, after {report['load_after']} on {report['cpus']} CPUs")
     print(f"wrote {args.output}")
     return 0

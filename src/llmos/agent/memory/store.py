@@ -33,7 +33,7 @@ from llmos.agent.memory.schema import SCHEMA_VERSION, statements
 KINDS = ("session", "message", "step", "outcome", "fact", "preference")
 PERSON = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 SQLITE_HEADER = b"SQLite format 3\x00"
-COARSE_FROM = 20_000    # above this many vectors, a bit-vector first pass precedes exact re-ranking
+COARSE_FROM = 5_000     # above this many vectors, a bit-vector first pass precedes exact re-ranking
 COARSE_POOL = 4         # first-pass candidates per wanted result
 # function words and question words: in a question they match everything and rank nothing
 STOPWORDS = frozenset("a about am an and any are as at be been but by can could did do does for from get got "
