@@ -335,18 +335,16 @@ def constrain_logits(logits: Tensor, states: list[GrammarState | None]) -> tuple
     """Logits (B, V) with every token a row's grammar forbids set to -inf; rows whose state is
     None are left alone. Also returns, per row, whether no token at all was allowed (dead)."""
     rows = [i for i, s in enumerate(states) if s is not None]
-    dead = [False] * len(states)
     if not rows:
-        return logits, dead
-    V = logits.shape[-1]
+        return logits, [False] * len(states)
+    B, V = logits.shape
     bitmask = new_bitmask(len(rows), max(states[i].grammar.table.vocab_size for i in rows))
     fill_bitmask([states[i] for i in rows], bitmask)
-    allowed = unpack_bitmask(bitmask, V).to(logits.device)                  # (b, V)
-    none_left = (~allowed.any(-1)).tolist()
-    allowed[torch.tensor(none_left, device=allowed.device)] = True          # a dead row samples anything
-    logits = logits.clone()
-    idx = torch.tensor(rows, device=logits.device)
-    logits[idx] = logits[idx].masked_fill(~allowed, float("-inf"))
-    for i, d in zip(rows, none_left):
-        dead[i] = d
-    return logits, dead
+    allowed = unpack_bitmask(bitmask, V)                                     # (b, V)
+    if len(rows) < B:
+        full = torch.ones(B, V, dtype=torch.bool)
+        full[torch.tensor(rows)] = allowed
+        allowed = full                                                       # (B, V)
+    dead = ~allowed.any(-1)                                                  # (B,)
+    allowed |= dead[:, None]                                                 # a dead row samples anything
+    return logits.masked_fill(~allowed.to(logits.device), float("-inf")), dead.tolist()
