@@ -64,3 +64,14 @@ def test_option_features_and_choices_among_like_elements():
     assert domain == "flights" and len(options) == 3 and chosen == 2 and options[2]["departure"] == "evening"
     lone = Observation(elements=[Element(index=0, tag="button", role="button", label="Pay €99")])
     assert choice_among(ClickAction(element=0), lone) is None
+
+
+def test_the_bank_opens_each_file_with_the_embedder_it_was_written_with(tmp_path, hash_embedder):
+    from llmos.agent.memory import HashEmbedder, MemoryStore
+
+    MemoryStore.open_person(tmp_path, "old", HashEmbedder(32)).close()
+    bank = MemoryBank(tmp_path, hash_embedder)
+    assert bank.memory("old").store.embedder.name == "hash-32"
+    assert bank.memory("new").store.embedder.name == "hash-64"
+    assert bank.people() == ["new", "old"]
+    bank.close()

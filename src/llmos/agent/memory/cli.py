@@ -19,10 +19,9 @@ DEFAULT_DIR = Path(os.environ.get("LLMOS_MEMORY_DIR", "~/.llmos/memory"))
 
 def open_memory(data_dir: Path, person: str, must_exist: bool = True):
     """The person's Memory, opened with the embedder its file records (MiniLM for a new file)."""
-    import apsw
-
     from llmos.agent.memory import Memory, MemoryStore, StoreError, person_path
     from llmos.agent.memory.embedder import MiniLMEmbedder, embedder_named
+    from llmos.agent.memory.store import recorded_embedder
 
     try:
         path = person_path(data_dir, person)
@@ -32,13 +31,7 @@ def open_memory(data_dir: Path, person: str, must_exist: bool = True):
         if must_exist:
             raise ConfigError(f"no memory for {person!r} at {path}; check --person and --data-dir")
         return Memory(MemoryStore(path, MiniLMEmbedder(), person=person))
-    name = "all-MiniLM-L6-v2"
-    try:
-        db = apsw.Connection(f"file:{path}?mode=ro", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
-        name = dict(db.execute("SELECT key, value FROM meta").fetchall()).get("embedder", name)
-        db.close()
-    except apsw.Error:
-        pass   # MemoryStore names what is wrong with the file
+    name = recorded_embedder(path) or MiniLMEmbedder.name
     try:
         return Memory(MemoryStore(path, embedder_named(name), person=person))
     except (StoreError, ValueError) as e:

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmos.agent.hooks import AgentHooks
-from llmos.agent.memory.embedder import Embedder, default_embedder
+from llmos.agent.memory.embedder import Embedder, default_embedder, embedder_named
 from llmos.agent.memory.memory import Memory
-from llmos.agent.memory.store import MemoryStore
+from llmos.agent.memory.store import MemoryStore, person_path, recorded_embedder
 from llmos.agent.prompting import describe_action
 from llmos.agent.views import ClickAction, Observation, SelectAction, StepContext, StepResult
 
@@ -44,9 +44,12 @@ class MemoryBank:
         self._lock = threading.Lock()
 
     def memory(self, person: str) -> Memory:
+        """The person's memory; a file written with another known embedder is opened with that one."""
         with self._lock:
             if person not in self._open:
-                self._open[person] = Memory(MemoryStore.open_person(self.data_dir, person, self.embedder))
+                name = recorded_embedder(person_path(self.data_dir, person))
+                embedder = self.embedder if name in (None, self.embedder.name) else embedder_named(name)
+                self._open[person] = Memory(MemoryStore.open_person(self.data_dir, person, embedder))
             return self._open[person]
 
     def people(self) -> list[str]:

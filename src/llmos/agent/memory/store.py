@@ -82,6 +82,23 @@ def person_path(data_dir: str | Path, person: str) -> Path:
     return Path(data_dir).expanduser() / f"{person}.memory.sqlite3"
 
 
+def recorded_embedder(path: str | Path) -> str | None:
+    """The embedder name an existing memory file records, or None (no file, or not readable as one)."""
+    import apsw
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        return None
+    try:
+        db = apsw.Connection(f"file:{path}?mode=ro", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+        try:
+            return dict(db.execute("SELECT key, value FROM meta").fetchall()).get("embedder")
+        finally:
+            db.close()
+    except apsw.Error:
+        return None   # opening it properly names what is wrong
+
+
 def fts_query(text: str) -> str:
     """Free text -> an FTS5 query: its content words, OR-ed, each quoted (no FTS syntax leaks in)."""
     words = [w for w in re.findall(r"[\w']+", text.lower()) if w not in STOPWORDS]
