@@ -10,6 +10,8 @@
     transfer.py     export to JSON and import back
     hooks.py        the memory in the agent loop (prompt block, recall of every step)
     actions.py      the model's own actions: memory_search, memory_save, memory_update
+    cli.py          `llmos memory list|search|show|edit|forget|export|import|wipe`
+    page.py         the /memory page of `llmos agent serve --memory-dir` and its JSON API
 """
 from llmos.agent.memory.embedder import HashEmbedder, MiniLMEmbedder
 from llmos.agent.memory.memory import CoreLimitError, Memory, Saved, SecretInMemoryError
