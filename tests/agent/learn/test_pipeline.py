@@ -87,3 +87,22 @@ def test_tiny_pipeline_end_to_end(tmp_path, one_thread):
                                                                    max_prompt_len=900), progress=False)
     assert (dpo / "model" / "config.json").exists()
     assert PolicyBackend(dpo).name.startswith("llmos-policy")
+
+
+def test_progress_adds_up_the_time_of_an_interrupted_stage(tmp_path, monkeypatch):
+    import llmos.agent.learn.pipeline as pipeline
+    now = [0.0]
+    monkeypatch.setattr(pipeline.time, "perf_counter", lambda: now[0])
+    first = pipeline.Progress(tmp_path, every_s=0.0)
+    first.start("sft")
+    now[0] = 40.0
+    first.tick("sft")                                   # 40 s recorded, then the run is killed
+    assert json.loads((tmp_path / "progress.json").read_text())["partial"] == {"sft": 40.0}
+    again = pipeline.Progress(tmp_path)                 # a new invocation resumes the stage
+    now[0] = 1000.0
+    again.start("sft")
+    now[0] = 1030.0
+    again.mark("sft", examples=3)                       # 40 + 30
+    saved = json.loads((tmp_path / "progress.json").read_text())
+    assert saved["stages"]["sft"] == {"seconds": 70.0, "examples": 3} and saved["partial"] == {}
+    assert pipeline.Progress(tmp_path).done("sft") and not pipeline.Progress(tmp_path).done("dpo")

@@ -71,17 +71,44 @@ class AgentTrainConfig:
 
 
 class Progress:
-    """RUN/progress.json: finished stages with their seconds."""
+    """RUN/progress.json: finished stages with their seconds, summed over interrupted invocations.
 
-    def __init__(self, run: Path):
+    `start(stage)` opens a stage, `tick(stage)` (called as training goes) records
+    the time spent so far, so a run that is stopped and resumed still reports
+    the whole time the stage took; `mark(stage)` closes it.
+    """
+
+    def __init__(self, run: Path, every_s: float = 15.0):
         self.path = run / "progress.json"
         self.data = json.loads(self.path.read_text()) if self.path.exists() else {"stages": {}}
+        self.data.setdefault("partial", {})
+        self.every_s = every_s
+        self._t0: dict[str, float] = {}
+        self._last = 0.0
 
     def done(self, stage: str) -> bool:
         return stage in self.data["stages"]
 
-    def mark(self, stage: str, seconds: float, **info) -> None:
+    def start(self, stage: str) -> None:
+        self._t0[stage] = time.perf_counter()
+        self._prior = float(self.data["partial"].get(stage, 0.0))
+
+    def seconds(self, stage: str) -> float:
+        return self._prior + time.perf_counter() - self._t0[stage] if stage in self._t0 else 0.0
+
+    def tick(self, stage: str, *_) -> None:
+        if time.perf_counter() - self._last >= self.every_s:
+            self._last = time.perf_counter()
+            self.data["partial"][stage] = round(self.seconds(stage), 1)
+            self._write()
+
+    def mark(self, stage: str, **info) -> None:
+        seconds = self.seconds(stage)
+        self.data["partial"].pop(stage, None)
         self.data["stages"][stage] = {"seconds": round(seconds, 1), **info}
+        self._write()
+
+    def _write(self) -> None:
         atomic_write_text(self.path, json.dumps(self.data, indent=2) + "\n")
 
 
@@ -200,51 +227,55 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         torch.set_num_threads(cfg.threads)
     prog = Progress(run)
 
-    t = time.perf_counter()
     if not prog.done("demos"):
+        prog.start("demos")
         episodes = demonstrations(run, cfg)
-        prog.mark("demos", time.perf_counter() - t, episodes=len(episodes),
-                  successful=sum(e.success for e in episodes))
+        prog.mark("demos", episodes=len(episodes), successful=sum(e.success for e in episodes))
     examples = sft_examples(_all_demos(run))
     log(f"demonstrations: {prog.data['stages']['demos']['episodes']} episodes, {len(examples)} steps")
 
-    t = time.perf_counter()
+    prog.start("pretrain")
     base = pretrained(run, cfg, examples)
     if not prog.done("pretrain"):
-        prog.mark("pretrain", time.perf_counter() - t, base=str(base))
+        prog.mark("pretrain", base=str(base))
 
-    t = time.perf_counter()
     if not prog.done("sft"):
+        prog.start("sft")
         model, tok = _load(base)
         save_jsonl(examples, run / "sft_data.jsonl")
-        train_sft(model, tok, examples, run / "sft", _sft_config(cfg), resume=(run / "sft").exists())
-        prog.mark("sft", time.perf_counter() - t, examples=len(examples))
+        train_sft(model, tok, examples, run / "sft", _sft_config(cfg), resume=(run / "sft").exists(),
+                  callback=lambda k: prog.tick("sft"))
+        prog.mark("sft", examples=len(examples))
 
-    t = time.perf_counter()
     if not prog.done("rollouts"):
+        prog.start("rollouts")
         policy = PolicyBackend(run / "sft" / "model")
         tasks = generate("train", cfg.rollout_tasks, cfg.seed + 1)
-        pairs = preference_pairs(policy, tasks, run / "rollouts.jsonl", cfg.samples, cfg.temperature, cfg.verify)
+        pairs = preference_pairs(policy, tasks, run / "rollouts.jsonl", cfg.samples, cfg.temperature, cfg.verify,
+                                 progress=lambda *_: prog.tick("rollouts"))
         rows = [json.loads(x) for x in (run / "rollouts.jsonl").read_text().splitlines() if x.strip()]
-        prog.mark("rollouts", time.perf_counter() - t, tasks=len(rows), pairs=len(pairs),
+        prog.mark("rollouts", tasks=len(rows), pairs=len(pairs),
                   sft_success=round(sum(r["success"] for r in rows) / max(1, len(rows)), 3),
                   outcome_pairs=sum(p["judge"] == "outcome" for p in pairs))
     pairs = [p for x in (run / "rollouts.jsonl").read_text().splitlines() if x.strip()
              for p in json.loads(x)["pairs"]]
 
-    t = time.perf_counter()
     final = run / "sft" / "model"
     if pairs and not prog.done("dpo"):
+        prog.start("dpo")
         model, tok = _load(run / "sft" / "model")
         prefs = [PreferencePair(p["prompt"], p["chosen"], p["rejected"]) for p in pairs]
         save_jsonl(prefs, run / "dpo_data.jsonl")
-        train_dpo(model, tok, prefs, run / "dpo", _dpo_config(cfg), resume=(run / "dpo").exists())
-        prog.mark("dpo", time.perf_counter() - t, pairs=len(prefs))
+        train_dpo(model, tok, prefs, run / "dpo", _dpo_config(cfg), resume=(run / "dpo").exists(),
+                  callback=lambda k: prog.tick("dpo"))
+        prog.mark("dpo", pairs=len(prefs))
     if prog.done("dpo"):
         final = run / "dpo" / "model"
     if (run / "model").exists():
         shutil.rmtree(run / "model")
     shutil.copytree(final, run / "model")
-    prog.mark("done", 0.0, policy=str(final.relative_to(run)),
-              total_seconds=round(sum(s["seconds"] for s in prog.data["stages"].values()), 1))
+    prog.start("done")
+    prog.data["stages"].pop("done", None)
+    total = round(sum(s["seconds"] for s in prog.data["stages"].values()), 1)
+    prog.mark("done", policy=str(final.relative_to(run)), total_seconds=total)
     return run / "model"
