@@ -185,7 +185,7 @@ def plot_induction_run(run: InductionRun, out: str | Path) -> Path:
     ax2.set_ylim(0, 1)
     if run.formed_at is not None:
         ax.axvline(run.formed_at, color="tab:red", lw=1)
-        ax.text(run.formed_at, ax.get_ylim()[1] * 0.95, f" head forms (step {run.formed_at})",
+        ax.text(run.formed_at, ax.get_ylim()[1] * 0.95, f" in-context loss < ln V / 2 (step {run.formed_at})",
                 color="tab:red", fontsize=8, va="top")
     lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(lines, [ln.get_label() for ln in lines], fontsize=7, loc="center right")

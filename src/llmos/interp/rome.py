@@ -170,6 +170,9 @@ def rome_edit(model, encode, request: EditRequest, cov: Tensor, prefixes: Sequen
     prefixes: token ids of random contexts put before the prompt (for k* and the v* loss).
     """
     ffn = ffn_of(model, cfg.layer)
+    if cfg.layer == model.config.n_layers - 1:
+        raise EditError(f"layer {cfg.layer} is the last one: what it writes at the subject never reaches the "
+                        f"prompt's last token; edit an earlier layer (0..{cfg.layer - 1})")
     if "{}" not in request.prompt:
         raise EditError(f"the prompt {request.prompt!r} has no {{}} where the subject goes")
     prompt_ids = list(bos) + encode(request.prompt.format(request.subject))
