@@ -58,8 +58,8 @@ def test_bad_inputs_name_what_to_fix(folder, tmp_path):
         cli.trace(folder, PROMPT.format(SUBJECT), "Nobody Atall", out=tmp_path / "t.png")
     with pytest.raises(SystemExit, match=r"layer 7 does not exist: the model has 3 layers"):
         cli.edit(folder, PROMPT, SUBJECT, "golf", tmp_path / "e", layer=7, cache_dir=tmp_path)
-    with pytest.raises(SystemExit, match="does not occur in the prompt"):
-        cli.edit(folder, PROMPT, "Nobody Atall", "golf", tmp_path / "e", layer=1, cache_dir=tmp_path)
+    with pytest.raises(SystemExit, match="has no {} where the subject goes"):
+        cli.edit(folder, "plays the sport of", SUBJECT, "golf", tmp_path / "e", layer=1, cache_dir=tmp_path)
     odd = tmp_path / "odd"
     odd.mkdir()
     (odd / "config.json").write_text(json.dumps({"model_type": "bloom", "architectures": ["BloomForCausalLM"]}))

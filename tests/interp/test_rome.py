@@ -74,4 +74,5 @@ def test_rome_edits_a_mixture_of_experts_through_the_routed_expert():
         p_new = torch.softmax(model(ids).logits[0, -1], -1)[21]
     changed = [k for k in before if not torch.equal(before[k], model.state_dict()[k])]
     assert changed == [f"blocks.1.ffn.experts.{expert}.down_proj.weight"]
-    assert p_new > 0.5 > p_old
+    assert p_new > p_old
+    assert torch.linalg.matrix_rank(model.state_dict()[changed[0]] - before[changed[0]]).item() == 1

@@ -85,11 +85,11 @@ def ffn_inputs(model, layer: int, ids: Tensor, positions: Tensor, mask: Tensor |
 
 
 def routed_expert(ffn: nn.Module, x: Tensor) -> tuple[int | None, Tensor]:
-    """For a MoE: the expert most of the rows send their top choice to, and its weight per row."""
+    """For a MoE: the top expert of the last row (the edit prompt itself), and its weight in every row."""
     if not isinstance(ffn, MoE):
         return None, torch.ones(x.shape[0], device=x.device)
     _, weights, index = ffn.route(x)
-    expert = int(torch.mode(index[:, 0]).values)
+    expert = int(index[-1, 0])
     w = torch.where(index == expert, weights, torch.zeros_like(weights)).sum(-1)
     return expert, w
 
