@@ -16,14 +16,14 @@ def tiny(seed: int, vocab: int = 40, layers: int = 2, d: int = 32, sharpen: floa
     return model
 
 
-@pytest.mark.parametrize("k", [1, 3, 4, 7])
+@pytest.mark.parametrize("k", [1, 4, 7])
 def test_greedy_output_is_the_targets_own(k):
     target, draft = tiny(0, sharpen=30), tiny(1, layers=1, sharpen=30)
-    cfg = GenerationConfig(max_new_tokens=30, temperature=0, stop_token_ids=[])
+    cfg = GenerationConfig(max_new_tokens=24, temperature=0, stop_token_ids=[])
     for prompt in ([3], [5, 9, 2, 11]):
         stats = SpeculativeStats()
         assert speculative_generate(target, draft, prompt, cfg, k=k, stats=stats) == generate(target, prompt, cfg)
-        assert stats.emitted == 30 and stats.rounds < 30 or k == 1 or stats.accepted == 0
+        assert stats.emitted == 24 and stats.rounds == 24 - stats.accepted     # each round: its accepted + 1
 
 
 def test_a_draft_equal_to_the_target_is_always_accepted():
