@@ -45,7 +45,7 @@ def generate(model: Path, prompt: str = "", max_new_tokens: int = 200, temperatu
         chat: wrap the prompt in the tokenizer's chat template as a user message.
         device: cpu, cuda, or auto.
         dtype: weight precision: fp32; bf16 or int8 (per-channel scales) read 2x or 4x fewer bytes
-            per token, so decoding on a CPU is that much faster. Activations stay fp32.
+            per token, the bound on decoding one sequence on a CPU. Activations stay fp32.
         draft: a smaller model on the same tokenizer that proposes tokens for speculative decoding;
             the samples still follow this model's distribution. Prints the acceptance rate. Stops at
             the end of the smaller context (no sliding window).
