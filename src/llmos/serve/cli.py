@@ -26,7 +26,7 @@ def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str |
         slots: requests decoded together (KV cache rows); more wait in a queue.
         device: cpu, cuda, cuda:1, ... (auto: cuda when available).
         dtype: weight precision. fp32; bf16 or int8 store the weights in 2 or 1 bytes (per-channel
-            scales) and compute in fp32, about 2x or 4x faster decoding on a CPU; float16 casts the
+            scales) and compute in fp32, reading 2x or 4x fewer bytes per token; float16 casts the
             whole model and KV cache (for GPUs). A folder saved by `llmos quantize` loads as stored.
         threads: torch CPU threads (default: torch's own choice, one per core).
         log_level: uvicorn's log level.
