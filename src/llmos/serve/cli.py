@@ -8,7 +8,7 @@ from typing import Literal
 
 
 def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
-          model_name: str | None = None, slots: int = 16, device: str = "auto",
+          model_name: str | None = None, slots: int = 16, prefix_cache_mb: float = 256.0, device: str = "auto",
           dtype: Literal["fp32", "bf16", "int8", "float16"] = "fp32", threads: int | None = None,
           log_level: Literal["debug", "info", "warning", "error"] = "info") -> int:
     """Serve a model over an OpenAI-compatible HTTP API, with continuous batching.
@@ -24,6 +24,8 @@ def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str |
         api_key: require `Authorization: Bearer KEY` on /v1 routes (default: $LLMOS_API_KEY; none if unset).
         model_name: the model's id in the API (default: the folder's name).
         slots: requests decoded together (KV cache rows); more wait in a queue.
+        prefix_cache_mb: memory for the keys and values of recent prompts' prefixes, reused by
+            later prompts that start the same way (least recently used evicted first); 0 turns it off.
         device: cpu, cuda, cuda:1, ... (auto: cuda when available).
         dtype: weight precision. fp32; bf16 or int8 store the weights in 2 or 1 bytes (per-channel
             scales) and compute in fp32, reading 2x or 4x fewer bytes per token; float16 casts the
@@ -46,10 +48,10 @@ def serve(model: Path, host: str = "127.0.0.1", port: int = 8000, api_key: str |
     api_key = api_key or os.environ.get("LLMOS_API_KEY") or None
     try:
         if dtype == "float16":
-            served = ServedModel.load(model, name=model_name, engine_config=EngineConfig(n_slots=slots),
+            served = ServedModel.load(model, name=model_name, engine_config=EngineConfig(n_slots=slots, prefix_cache_mb=prefix_cache_mb),
                                       device=device, dtype=torch.float16)
         else:
-            served = load_weights_as(model, dtype, model_name, EngineConfig(n_slots=slots), device)
+            served = load_weights_as(model, dtype, model_name, EngineConfig(n_slots=slots, prefix_cache_mb=prefix_cache_mb), device)
     except (CheckpointError, ValueError, OSError) as e:
         print(f"llmos serve: {e}", file=sys.stderr)
         return 2
