@@ -120,9 +120,6 @@ def load_model(path: str | Path, dtype: torch.dtype | None = torch.float32,
                device: torch.device | str = "cpu") -> CausalLM:
     """Load the model in an HF-format (or run) folder."""
     folder = resolve_model_dir(path)
-    if (folder / "quantization.json").is_file():        # saved by llmos.hub.quantized.save_quantized
-        from llmos.hub.quantized import load_quantized
-        return load_quantized(folder, device)
     hf = read_hf_config(folder)
     model_type, adapter = adapter_for(hf, str(folder / "config.json"))
     cfg = adapter.config_from_hf(hf)

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 import torch
 
 from llmos.infer.sampling import GenerationConfig, make_generator, sample
+from llmos.infer.prompt_check import check_prompt
+from llmos.nn.eval_mode import eval_mode
 
 OPEN, CLOSE = "<<", ">>"
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -138,18 +140,23 @@ def sample_rows(model, tokenizer, prompts: list[list[int]], cfg: GenerationConfi
     step either way, so rows stay in lockstep). The logprobs are of the raw
     model distribution (before temperature etc.).
     """
-    if not prompts or any(not p for p in prompts):
-        raise ValueError("every prompt needs at least one token")
-    n, width = len(prompts), max(len(p) for p in prompts)
+    if not prompts:
+        raise ValueError("no prompts given; pass at least one")
     context = model.config.max_seq_len
-    if width >= context:
-        raise ValueError(f"a prompt has {width} tokens but the model's context is {context}; shorten the prompt")
+    for p in prompts:
+        check_prompt(p, model.config.vocab_size, context)
+    n, width = len(prompts), max(len(p) for p in prompts)
     budget = min(cfg.max_new_tokens, context - width)
     rows = [Decoded("", [], "length") for _ in range(n)]
     if budget <= 0:
         return rows
-    was_training = model.training
-    model.eval()
+    with eval_mode(model):
+        return _decode_rows(model, tokenizer, prompts, cfg, calculator, rows, width, budget)
+
+
+def _decode_rows(model, tokenizer, prompts: list[list[int]], cfg: GenerationConfig, calculator: bool,
+                 rows: list[Decoded], width: int, budget: int) -> list[Decoded]:
+    n = len(prompts)
     device = next(model.parameters()).device
     eos = model.config.eos_token_id
     stops = set(cfg.stop_token_ids) if cfg.stop_token_ids is not None else ({eos} if eos is not None else set())
@@ -166,40 +173,37 @@ def sample_rows(model, tokenizer, prompts: list[list[int]], cfg: GenerationConfi
                    attention_mask=None if uniform else mask.to(device)).logits[:, -1]      # (n, V)
     forced: list[deque[int]] = [deque() for _ in range(n)]
     done = [False] * n
-    try:
-        for _ in range(budget):
-            chosen = sample(logits, history, cfg, generator)                    # (n,)
-            logp = torch.log_softmax(logits.float(), -1).gather(-1, chosen[:, None])[:, 0]
-            step = []
-            for i, row in enumerate(rows):
-                if done[i]:
-                    step.append(prompts[i][-1])                                 # filler; never read
+    for _ in range(budget):
+        chosen = sample(logits, history, cfg, generator)                    # (n,)
+        logp = torch.log_softmax(logits.float(), -1).gather(-1, chosen[:, None])[:, 0]
+        step = []
+        for i, row in enumerate(rows):
+            if done[i]:
+                step.append(prompts[i][-1])                                 # filler; never read
+                continue
+            was_forced = bool(forced[i])
+            token = forced[i].popleft() if was_forced else int(chosen[i])
+            step.append(token)
+            if not was_forced:
+                if token in stops:
+                    done[i], row.finish_reason = True, "stop"
                     continue
-                was_forced = bool(forced[i])
-                token = forced[i].popleft() if was_forced else int(chosen[i])
-                step.append(token)
-                if not was_forced:
-                    if token in stops:
-                        done[i], row.finish_reason = True, "stop"
-                        continue
-                    row.logprobs.append(float(logp[i]))
-                row.token_ids.append(token)
-                row.text = tokenizer.decode(row.token_ids)
-                cut = min((row.text.find(s) for s in cfg.stop if s and s in row.text), default=-1)
-                if cut >= 0:
-                    row.text, row.finish_reason, done[i] = row.text[:cut], "stop", True
-                    continue
-                if calculator and not forced[i]:
-                    expression = pending_call(row.text)
-                    if expression is not None:
-                        result = calculate(expression)
-                        row.calls.append((expression, result))
-                        forced[i].extend(tokenizer.encode(result + CLOSE, add_special_tokens=False))
-            if all(done):
-                break
-            token_t = torch.tensor(step, device=device)[:, None]               # (n, 1)
-            history = torch.cat([history, token_t], dim=1)
-            logits = model(token_t, cache=cache, attention_mask=None if uniform else ones).logits[:, -1]
-    finally:
-        model.train(was_training)
+                row.logprobs.append(float(logp[i]))
+            row.token_ids.append(token)
+            row.text = tokenizer.decode(row.token_ids)
+            cut = min((row.text.find(s) for s in cfg.stop if s and s in row.text), default=-1)
+            if cut >= 0:
+                row.text, row.finish_reason, done[i] = row.text[:cut], "stop", True
+                continue
+            if calculator and not forced[i]:
+                expression = pending_call(row.text)
+                if expression is not None:
+                    result = calculate(expression)
+                    row.calls.append((expression, result))
+                    forced[i].extend(tokenizer.encode(result + CLOSE, add_special_tokens=False))
+        if all(done):
+            break
+        token_t = torch.tensor(step, device=device)[:, None]               # (n, 1)
+        history = torch.cat([history, token_t], dim=1)
+        logits = model(token_t, cache=cache, attention_mask=None if uniform else ones).logits[:, -1]
     return rows

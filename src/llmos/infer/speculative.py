@@ -30,6 +30,8 @@ import torch
 from torch import Tensor
 
 from llmos.infer.generate import stop_ids
+from llmos.infer.prompt_check import check_prompt
+from llmos.nn.eval_mode import eval_mode
 from llmos.infer.sampling import GenerationConfig, make_generator, process_logits
 
 
@@ -70,23 +72,22 @@ def speculative_stream(target, draft, prompt_ids: list[int], cfg: GenerationConf
     """Yield the target's tokens, k draft guesses checked per target forward; `stats` is filled in."""
     if k < 1:
         raise ValueError(f"speculate-k must be at least 1, got {k}")
-    if not prompt_ids:
-        raise ValueError("the prompt is empty; give at least one token (e.g. a BOS token)")
     if draft.config.vocab_size != target.config.vocab_size:
         raise ValueError(f"the draft's vocabulary ({draft.config.vocab_size}) differs from the target's "
                          f"({target.config.vocab_size}); the draft must use the target's tokenizer")
     context = min(target.config.max_seq_len, draft.config.max_seq_len)
-    if len(prompt_ids) >= context:
-        raise ValueError(f"the prompt has {len(prompt_ids)} tokens but the context is {context}; shorten it")
-    bad = [t for t in prompt_ids if not 0 <= t < target.config.vocab_size]
-    if bad:
-        raise ValueError(f"prompt token id {bad[0]} is outside the model's vocabulary")
+    check_prompt(prompt_ids, target.config.vocab_size, context)
     stats = stats if stats is not None else SpeculativeStats()
     budget = min(cfg.max_new_tokens, context - len(prompt_ids))
     if budget <= 0:
         return
-    modes = target.training, draft.training
-    target.eval(), draft.eval()
+    with eval_mode(target), eval_mode(draft):
+        yield from _rounds(target, draft, prompt_ids, cfg, k, stats, budget)
+
+
+def _rounds(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int, stats: SpeculativeStats,
+            budget: int) -> Iterator[int]:
+    """The draft-and-verify rounds, with both models already in eval mode."""
     device = next(target.parameters()).device
     stops, generator = stop_ids(target, cfg), make_generator(cfg.seed, device)
     room = len(prompt_ids) + budget + k + 1
@@ -98,61 +99,58 @@ def speculative_stream(target, draft, prompt_ids: list[int], cfg: GenerationConf
         draft(torch.tensor([ids[:-1]], device=device), cache=d_cache)
     n_target = n_draft = len(ids) - 1
     emitted = 0
-    try:
-        while emitted < budget:
-            k_now = min(k, budget - emitted - 1)     # the round emits up to k_now + 1 tokens
-            history = torch.tensor(ids, device=device)
-            # draft: feed what it has not seen, then guess k_now tokens one at a time
-            guesses, q = [], []
-            feed = ids[n_draft:]
-            for _ in range(k_now):
-                logits = draft(torch.tensor([feed], device=device), cache=d_cache).logits[0, -1]
-                probs = _probs(logits, torch.cat([history, torch.tensor(guesses, dtype=torch.long,
-                                                                           device=device)]), cfg)
-                guesses.append(_draw(probs, generator))
-                q.append(probs)
-                feed = guesses[-1:]
-            if k_now:
-                n_draft = len(ids) + k_now - 1        # ids and every guess but the last are now cached
-            # target: one forward over [ids[n_target:], guesses]: distributions p_0 .. p_k_now
-            block = ids[n_target:] + guesses
-            logits = target(torch.tensor([block], device=device), cache=t_cache).logits[0, -(k_now + 1):]
-            stats.rounds += 1
-            stats.proposed += k_now
-            new: list[int] = []
-            for i in range(k_now + 1):
-                hist = torch.cat([history, torch.tensor(guesses[:i], dtype=torch.long, device=device)])
-                p = _probs(logits[i], hist, cfg)
-                if i == k_now:                                                  # all accepted: a bonus token
-                    new.append(_draw(p, generator))
-                    break
-                x = guesses[i]
-                if cfg.greedy:
-                    ok = bool(p[x] == 1)
-                else:
-                    ok = float(torch.rand((), generator=generator, device=device)) < min(1.0, float(p[x] / q[i][x]))
-                if ok:
-                    new.append(x)
-                    stats.accepted += 1
-                    continue
-                residual = (p - q[i]).clamp(min=0)                              # norm(max(0, p - q))
-                new.append(_draw(residual / residual.sum(), generator) if residual.sum() > 0 else _draw(p, generator))
+    while emitted < budget:
+        k_now = min(k, budget - emitted - 1)     # the round emits up to k_now + 1 tokens
+        history = torch.tensor(ids, device=device)
+        # draft: feed what it has not seen, then guess k_now tokens one at a time
+        guesses, q = [], []
+        feed = ids[n_draft:]
+        for _ in range(k_now):
+            logits = draft(torch.tensor([feed], device=device), cache=d_cache).logits[0, -1]
+            probs = _probs(logits, torch.cat([history, torch.tensor(guesses, dtype=torch.long,
+                                                                       device=device)]), cfg)
+            guesses.append(_draw(probs, generator))
+            q.append(probs)
+            feed = guesses[-1:]
+        if k_now:
+            n_draft = len(ids) + k_now - 1        # ids and every guess but the last are now cached
+        # target: one forward over [ids[n_target:], guesses]: distributions p_0 .. p_k_now
+        block = ids[n_target:] + guesses
+        logits = target(torch.tensor([block], device=device), cache=t_cache).logits[0, -(k_now + 1):]
+        stats.rounds += 1
+        stats.proposed += k_now
+        new: list[int] = []
+        for i in range(k_now + 1):
+            hist = torch.cat([history, torch.tensor(guesses[:i], dtype=torch.long, device=device)])
+            p = _probs(logits[i], hist, cfg)
+            if i == k_now:                                                  # all accepted: a bonus token
+                new.append(_draw(p, generator))
                 break
-            accepted = len(new) - 1
-            # keep the accepted guesses in the caches, drop the rest
-            n_target = len(ids) + accepted
-            t_cache.truncate(0, n_target)
-            n_draft = min(n_draft, n_target)
-            d_cache.truncate(0, n_draft)
-            for token in new:
-                ids.append(token)
-                emitted += 1
-                stats.emitted += 1
-                yield token
-                if token in stops:
-                    return
-    finally:
-        target.train(modes[0]), draft.train(modes[1])
+            x = guesses[i]
+            if cfg.greedy:
+                ok = bool(p[x] == 1)
+            else:
+                ok = float(torch.rand((), generator=generator, device=device)) < min(1.0, float(p[x] / q[i][x]))
+            if ok:
+                new.append(x)
+                stats.accepted += 1
+                continue
+            residual = (p - q[i]).clamp(min=0)                              # norm(max(0, p - q))
+            new.append(_draw(residual / residual.sum(), generator) if residual.sum() > 0 else _draw(p, generator))
+            break
+        accepted = len(new) - 1
+        # keep the accepted guesses in the caches, drop the rest
+        n_target = len(ids) + accepted
+        t_cache.truncate(0, n_target)
+        n_draft = min(n_draft, n_target)
+        d_cache.truncate(0, n_draft)
+        for token in new:
+            ids.append(token)
+            emitted += 1
+            stats.emitted += 1
+            yield token
+            if token in stops:
+                return
 
 
 def speculative_generate(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int = 4,
