@@ -6,6 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
+from llmos.train.plots import save_figure
+
 
 def save_heatmap(values, out: str | Path, *, row_labels: Sequence[str], col_labels: Sequence[str],
                  title: str, xlabel: str, ylabel: str, cbar: str, cmap: str = "RdBu_r",
@@ -30,9 +32,4 @@ def save_heatmap(values, out: str | Path, *, row_labels: Sequence[str], col_labe
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=ax, label=cbar)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

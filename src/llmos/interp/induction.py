@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from llmos.interp.patching import patch_heads
 from llmos.nn import CausalLM, ModelConfig
+from llmos.train.plots import save_figure
 
 
 class NoFeedForward(nn.Module):
@@ -190,9 +191,4 @@ def plot_induction_run(run: InductionRun, out: str | Path) -> Path:
     lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(lines, [ln.get_label() for ln in lines], fontsize=7, loc="center right")
     ax.set_title("a 2-layer attention-only model learns to copy in context")
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

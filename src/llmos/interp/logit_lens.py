@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from llmos.nn.activation_cache import ActivationCache
+from llmos.train.plots import save_figure
 
 
 def lens_logits(model, cache: ActivationCache) -> Tensor:
@@ -76,9 +77,4 @@ def plot_logit_lens(lens: LensResult, tokens: Sequence[str], decode, out: str | 
     ax.set_ylabel("residual stream")
     fig.colorbar(im, ax=ax, label="P(answer)" if lens.answer_prob is not None else "P(top-1)")
     ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

@@ -24,6 +24,8 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from llmos.train.plots import save_figure
+
 KINDS = ("hidden", "mlp", "attn")
 SITE = {"hidden": "hook_resid_post", "mlp": "hook_mlp_out", "attn": "hook_attn_out"}
 
@@ -158,9 +160,4 @@ def plot_trace(effects: dict[str, Tensor], row_labels: Sequence[str], out: str |
         ax.set_title(f"restoring {names[kind][0]}", fontsize=9)
         fig.colorbar(im, ax=ax, label="p(answer) restored - corrupted")
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

@@ -38,9 +38,14 @@ def plot_loss(metrics_path: str | Path, png_path: str | Path, title: str = "",
         ax2.set_ylabel("router aux loss (weighted)")
         ax2.set_title("mixture of experts: load-balancing + z loss")
         ax2.grid(alpha=0.3)
+    return save_figure(fig, png_path)
+
+
+def save_figure(fig, out: str | Path) -> Path:
+    """Lay out `fig`, write it to `out` as a PNG (making the folder), close it, and return the path."""
     fig.tight_layout()
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=110)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
     plt.close(fig)
-    return png_path
+    return out
