@@ -15,6 +15,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from llmos.config import require, require_at_least
 from llmos.nn import CausalLM, ModelConfig
 from llmos.text.facts import Fact, FactWorld
 from llmos.train.optim import make_adamw
@@ -34,6 +35,12 @@ class FactsModelConfig:
     target_accuracy: float = 0.97  # stop early once the training prompts reach this
     eval_every: int = 100
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_at_least(self, 1, "d_model", "n_layers", "n_heads", "window", "batch_size", "steps", "eval_every")
+        require(self.d_model % self.n_heads == 0, "d_model", f"a multiple of n_heads ({self.n_heads})", self.d_model)
+        require(self.lr > 0, "lr", "> 0", self.lr)
+        require(0 < self.target_accuracy <= 1, "target_accuracy", "in (0, 1]", self.target_accuracy)
 
 
 @dataclass

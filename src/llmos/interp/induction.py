@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from llmos.config import require, require_at_least
 from llmos.interp.patching import patch_heads
 from llmos.nn import CausalLM, ModelConfig
 from llmos.train.plots import save_figure
@@ -47,6 +48,12 @@ class InductionConfig:
     lr: float = 3e-3
     eval_every: int = 20
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_at_least(self, 1, "n_heads", "n_layers", "steps", "batch_size", "eval_every")
+        require_at_least(self, 2, "vocab_size", "half_len")
+        require(self.d_model % self.n_heads == 0, "d_model", f"a multiple of n_heads ({self.n_heads})", self.d_model)
+        require(self.lr > 0, "lr", "> 0", self.lr)
 
 
 @dataclass

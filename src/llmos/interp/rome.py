@@ -30,6 +30,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from llmos.config import require, require_at_least
 from llmos.nn.mlp import MLP, SwiGLU
 from llmos.nn.moe import MoE
 
@@ -43,6 +44,12 @@ class RomeConfig:
     weight_decay: float = 0.02
     clamp_norm: float = 6.0          # |delta| <= clamp_norm * |W k|
     cov_ridge: float = 1e-3          # C + ridge * mean(diag C) * I, for a stable inverse
+
+    def __post_init__(self) -> None:
+        require_at_least(self, 0, "layer", "kl_factor", "weight_decay", "cov_ridge")
+        require_at_least(self, 1, "v_steps")
+        require(self.v_lr > 0, "v_lr", "> 0", self.v_lr)
+        require(self.clamp_norm > 0, "clamp_norm", "> 0", self.clamp_norm)
 
 
 @dataclass

@@ -106,3 +106,14 @@ def test_progress_adds_up_the_time_of_an_interrupted_stage(tmp_path, monkeypatch
     saved = json.loads((tmp_path / "progress.json").read_text())
     assert saved["stages"]["sft"] == {"seconds": 70.0, "examples": 3} and saved["partial"] == {}
     assert pipeline.Progress(tmp_path).done("sft") and not pipeline.Progress(tmp_path).done("dpo")
+
+
+def test_the_train_config_checks_itself_when_built():
+    import pytest as _pytest
+    from llmos.agent.learn.pipeline import AgentTrainConfig, PolicyModel
+    from llmos.config import ConfigError
+    with _pytest.raises(ConfigError, match="episodes must be >= 1, got 0"):
+        AgentTrainConfig(episodes=0)
+    with _pytest.raises(ConfigError, match="model.max_seq_len must be >= 256"):
+        AgentTrainConfig(model=PolicyModel(max_seq_len=128))
+    assert AgentTrainConfig(model={"d_model": 96}).model == PolicyModel(d_model=96)

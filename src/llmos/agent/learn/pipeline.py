@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from llmos.config import atomic_write_text
+from llmos.config import atomic_write_text, require, require_at_least
 
 
 @dataclass
@@ -61,14 +61,12 @@ class AgentTrainConfig:
     beta: float = 0.1
     threads: int = 0                # torch CPU threads; 0 = torch's default
 
-    def validate(self) -> None:
-        from llmos.config import ConfigError
-        for name in ("episodes", "workers", "sft_steps", "sft_batch", "dpo_batch", "pretrain_batch"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.model.max_seq_len < 256:
-            raise ConfigError("model.max_seq_len must be >= 256: a compact observation needs a few hundred tokens")
-
+    def __post_init__(self) -> None:
+        if isinstance(self.model, dict):            # from a saved agent_train_config.json
+            self.model = PolicyModel(**self.model)
+        require_at_least(self, 1, "episodes", "workers", "sft_steps", "sft_batch", "dpo_batch", "pretrain_batch")
+        require(self.model.max_seq_len >= 256, "model.max_seq_len",
+                ">= 256 (a compact observation needs a few hundred tokens)", self.model.max_seq_len)
 
 class Progress:
     """RUN/progress.json: finished stages with their seconds, summed over interrupted invocations.
@@ -219,7 +217,6 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
     from llmos.train.align.sft import train_sft
 
     cfg = cfg or AgentTrainConfig()
-    cfg.validate()
     run = Path(run)
     run.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run / "agent_train_config.json", json.dumps(asdict(cfg), indent=2) + "\n")
