@@ -59,6 +59,13 @@ def generation_eos_ids(folder: str | Path) -> set[int]:
     return {int(e) for e in eos if isinstance(e, int)}
 
 
+def write_generation_config(folder: Path, cfg) -> None:
+    """generation_config.json with the model's bos / eos ids, as `transformers` reads them."""
+    gen = {k: v for k, v in (("bos_token_id", cfg.bos_token_id), ("eos_token_id", cfg.eos_token_id))
+           if v is not None}
+    atomic_write_text(folder / "generation_config.json", json.dumps(gen, indent=2) + "\n")
+
+
 def check_tensor_names(expected: Iterable[str], found: Iterable[str], folder: Path, model: str,
                        file_of: Callable[[str], str], shown: Callable[[str], str] = str,
                        ignored: Callable[[str], bool] = lambda name: False) -> None:
@@ -176,9 +183,7 @@ def save_pretrained(model: CausalLM, folder: str | Path, tokenizer=None,
     save_file(tensors, str(tmp), metadata={"format": "pt"})
     os.replace(tmp, folder / "model.safetensors")
     atomic_write_text(folder / "config.json", json.dumps(hf, indent=2) + "\n")
-    gen = {k: v for k, v in (("bos_token_id", cfg.bos_token_id), ("eos_token_id", cfg.eos_token_id))
-           if v is not None}
-    atomic_write_text(folder / "generation_config.json", json.dumps(gen, indent=2) + "\n")
+    write_generation_config(folder, cfg)
     if tokenizer is not None:
         tokenizer.save(folder)
     return folder

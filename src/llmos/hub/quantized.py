@@ -20,8 +20,9 @@ from typing import Literal
 import torch
 from safetensors.torch import load_file, save_file
 
-from llmos.config import atomic_write_text
+from llmos.config import atomic_write_text, read_json
 from llmos.hub.families import ADAPTERS, adapter_for
+from llmos.hub.pretrained import load_model, load_tokenizer, read_hf_config, resolve_model_dir, write_generation_config
 from llmos.nn.causal_lm import CausalLM
 from llmos.nn.positions import RotaryEmbedding, SinusoidalPositions
 from llmos.nn.quantize import DTYPES, empty_quantized, quantized_dtype
@@ -54,9 +55,7 @@ def save_quantized(model: CausalLM, folder: str | Path, tokenizer=None) -> Path:
     os.replace(tmp, folder / QUANT_WEIGHTS)
     hf = adapter.config_to_hf(cfg)
     atomic_write_text(folder / "config.json", json.dumps(hf, indent=2) + "\n")
-    gen = {k: v for k, v in (("bos_token_id", cfg.bos_token_id), ("eos_token_id", cfg.eos_token_id))
-           if v is not None}
-    atomic_write_text(folder / "generation_config.json", json.dumps(gen, indent=2) + "\n")
+    write_generation_config(folder, cfg)
     atomic_write_text(folder / QUANT_CONFIG, json.dumps({"format": "llmos", "dtype": dtype}, indent=2) + "\n")
     if tokenizer is not None:
         tokenizer.save(folder)
@@ -66,17 +65,16 @@ def save_quantized(model: CausalLM, folder: str | Path, tokenizer=None) -> Path:
 def load_quantized(folder: str | Path, device: torch.device | str = "cpu") -> CausalLM:
     """The model saved by `save_quantized`, with its int8 or bf16 weights as stored."""
     folder = Path(folder)
-    try:
-        meta = json.loads((folder / QUANT_CONFIG).read_text(encoding="utf-8"))
-        dtype = meta["dtype"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ValueError(f"{folder / QUANT_CONFIG} is not a valid quantization record ({e})") from None
+    meta = read_json(folder / QUANT_CONFIG, ValueError)
+    dtype = meta.get("dtype") if isinstance(meta, dict) else None
+    if dtype is None:
+        raise ValueError(f"{folder / QUANT_CONFIG} is not a valid quantization record (no \"dtype\")")
     if dtype not in DTYPES:
         raise ValueError(f"{folder / QUANT_CONFIG} names dtype {dtype!r}; llmos knows {', '.join(DTYPES)}")
     weights = folder / QUANT_WEIGHTS
     if not weights.is_file():
         raise ValueError(f"{folder} has {QUANT_CONFIG} but no {QUANT_WEIGHTS}: the weights are missing")
-    hf = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    hf = read_hf_config(folder)
     _, adapter = adapter_for(hf, str(folder / "config.json"))
     cfg = adapter.config_from_hf(hf)
     with torch.device("meta"):
@@ -114,7 +112,6 @@ def load_for_decoding(path: str | Path, weights: str = "fp32", device: torch.dev
     is loaded as stored, and asking it for another dtype is an error (its fp32
     weights are gone).
     """
-    from llmos.hub.pretrained import load_model, load_tokenizer, resolve_model_dir
     from llmos.nn.quantize import quantize
     if weights not in DTYPES:
         raise ValueError(f"unknown --dtype {weights!r}; choose one of {', '.join(DTYPES)}")
