@@ -140,6 +140,30 @@ def test_a_large_store_searches_bit_vectors_first_then_reranks_exactly(tmp_path,
         assert len({i for i, _ in e} & {i for i, _ in c}) >= 3
 
 
+
+def test_the_bit_index_follows_this_stores_writes_and_another_connections(tmp_path, hash_embedder, monkeypatch):
+    import llmos.agent.memory.store as store_module
+
+    monkeypatch.setattr(store_module, "COARSE_FROM", 0)          # every search takes the bit pass
+    path = tmp_path / "ada.sqlite3"
+    with MemoryStore(path, hash_embedder, person="ada") as s, MemoryStore(path, hash_embedder) as other:
+        old = s.add("fact", "Ada's bike is red", key="bike")
+        q = hash_embedder.embed(["Ada's bike is red"])[0]
+        assert s.vector(q, 1)[0][0] == old.id                      # fills the index
+        new = s.add("fact", "Ada's bike is green now", key="bike")
+        s.update(old.id, superseded_by=new.id)
+        assert old.id not in [i for i, _ in s.vector(q, 5)]         # superseded: not current
+        assert old.id in [i for i, _ in s.vector(q, 5, live=None)]
+        s.delete(new.id)                                            # forgetting the newer revives the old
+        assert s.vector(q, 1)[0][0] == old.id
+        assert s.db.execute("SELECT live FROM items_vec WHERE rowid = ?", (old.id,)).fetchall()[0][0] == 1
+        s.update(old.id, text="Ada rides a blue tandem")            # new text, new vector
+        assert s.vector(hash_embedder.embed(["Ada rides a blue tandem"])[0], 1)[0][0] == old.id
+        theirs = other.add("fact", "Ada keeps bees on the roof")    # another connection commits
+        assert s.vector(hash_embedder.embed(["Ada keeps bees on the roof"])[0], 1)[0][0] == theirs.id
+        s.wipe()
+        assert s.vector(q, 5, live=None) == []
+
 WRITER = """
 import sys
 from llmos.agent.memory import HashEmbedder, MemoryStore

@@ -16,11 +16,11 @@ the keyword index, so one transaction writes a memory, its words and its vector
 together (nothing to keep in step across files, and a kill -9 leaves either all
 three or none); deleting the row deletes the vector in the same commit; it has
 metadata columns (kind, time, live) that filter inside the k-nearest search;
-and binary-quantized vectors (`bit[D]`) give a fast first pass (Hamming
-distance over 48 bytes a memory) that the float vectors re-rank. It is
-brute-force, with no approximate graph to tune or rebuild, so answers are
-exact below 5k memories and, above, exact within the first pass's candidates
-(94% of the exact top 10 at 100k in bench/memory.py).
+and it is brute-force, with no approximate graph to tune or rebuild, so answers
+are exact. Above 5k memories the store's first pass runs outside SQLite, on the
+vectors' sign bits held in memory (`bit_index.py`), and re-ranks its candidates
+on the float vectors of `items_f32`: exact within the candidates (100% of the
+exact top 10 at 100k in bench/memory.py).
 """
 from __future__ import annotations
 

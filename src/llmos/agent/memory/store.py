@@ -17,6 +17,7 @@ it loads sqlite-vec (see `schema.py` for why sqlite-vec).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
@@ -27,6 +28,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from llmos.agent.memory.bit_index import BitIndex
 from llmos.agent.memory.embedder import Embedder
 from llmos.agent.memory.schema import SCHEMA_VERSION, statements
 
@@ -34,7 +36,8 @@ KINDS = ("session", "message", "step", "outcome", "fact", "preference")
 PERSON = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 SQLITE_HEADER = b"SQLite format 3\x00"
 COARSE_FROM = 5_000     # above this many vectors, a bit-vector first pass precedes exact re-ranking
-COARSE_POOL = 4         # first-pass candidates per wanted result
+COARSE_POOL = 8         # first-pass candidates per wanted result ...
+COARSE_MIN_POOL = 400   # ... and never fewer (100% of the exact top 10 at 100k in bench/memory.py)
 # function words and question words: in a question they match everything and rank nothing
 STOPWORDS = frozenset("a about am an and any are as at be been but by can could did do does for from get got "
                       "had has have how i i'm if in into is it its just me many much my no not now of on or "
@@ -119,6 +122,8 @@ class MemoryStore:
         self.path, self.embedder = Path(path).expanduser(), embedder
         self._apsw = apsw
         self._lock = threading.RLock()
+        self._index: BitIndex | None = None      # the bit first pass, filled on the first large search
+        self._index_version = -1                 # data_version it was filled at
         self._check_header()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -227,6 +232,10 @@ class MemoryStore:
                 rid = cur.fetchall()[0][0]
                 self._put_vector(rid, vec, r["kind"], r["created_at"], r.get("superseded_by") is None)
                 out.append(rid)
+            if self._index is not None:
+                self._index.put(out, np.asarray(vectors[:len(out)]), kinds=[r["kind"] for r in rows],
+                                created=[r.get("created_at", now) for r in rows],
+                                live=[r.get("superseded_by") is None for r in rows])
         return [self.get(i) for i in out]
 
     def _put_vector(self, rid: int, vec: np.ndarray, kind: str, created_at: float, live: bool) -> None:
@@ -267,16 +276,30 @@ class MemoryStore:
             elif "superseded_by" in fields:
                 self.db.execute("UPDATE items_vec SET live = ? WHERE rowid = ?",
                                 (int(fields["superseded_by"] is None), item_id))
+            if self._index is not None:
+                live = fields.get("superseded_by", old.superseded_by) is None
+                if vec is not None:
+                    self._index.put([item_id], vec[None], kinds=[old.kind], created=[old.created_at], live=[live])
+                else:
+                    self._index.set_live(item_id, live)
         return self.get(item_id)
 
     def delete(self, item_id: int) -> Item:
         """Forget one item: its row, its keyword entry (trigger) and its vector, in one commit."""
         item = self.get(item_id)
         with self._lock, self.db:
-            self.db.execute("UPDATE items SET superseded_by = NULL WHERE superseded_by = ?", (item_id,))
+            # what the forgotten item superseded is current again, in the rows and beside the vectors
+            revived = [r[0] for r in self.db.execute("UPDATE items SET superseded_by = NULL "
+                                                     "WHERE superseded_by = ? RETURNING id", (item_id,))]
+            for rid in revived:
+                self.db.execute("UPDATE items_vec SET live = 1 WHERE rowid = ?", (rid,))
             self.db.execute("DELETE FROM items_vec WHERE rowid = ?", (item_id,))
             self.db.execute("DELETE FROM items_f32 WHERE id = ?", (item_id,))
             self.db.execute("DELETE FROM items WHERE id = ?", (item_id,))
+            if self._index is not None:
+                self._index.remove(item_id)
+                for rid in revived:
+                    self._index.set_live(rid, True)
         return item
 
     def items(self, kinds: Iterable[str] | None = None, live: bool | None = None, key: str | None = None,
@@ -328,7 +351,29 @@ class MemoryStore:
     def vector(self, vec: np.ndarray, k: int = 10, kinds: Iterable[str] | None = None,
                since: float | None = None, until: float | None = None,
                live: bool | None = True) -> list[tuple[int, float]]:
-        """(id, cosine distance) nearest first; exact below COARSE_FROM vectors, else bit pass + re-rank."""
+        """(id, cosine distance) nearest first; exact below COARSE_FROM vectors, else bit pass + re-rank.
+
+        Small stores search exactly inside SQLite (sqlite-vec). Large ones take the
+        max(COARSE_POOL * k, COARSE_MIN_POOL) nearest by Hamming distance from the in-memory
+        `BitIndex` (a few ms at 100k), then rank those exactly on their float vectors.
+        """
+        n = self.db.execute("SELECT max(id) FROM items").fetchall()[0][0] or 0   # O(log n) size proxy
+        if n <= COARSE_FROM:
+            return self._vector_exact(vec, k, kinds, since, until, live)
+        with self._lock:
+            cands = self._bit_index().nearest(vec, max(k * COARSE_POOL, COARSE_MIN_POOL), kinds, since, until, live)
+        if not len(cands):
+            return []
+        ids = cands.tolist()
+        got = self.db.execute(f"SELECT id, v FROM items_f32 WHERE id IN ({', '.join('?' * len(ids))})",
+                              ids).fetchall()
+        mat = np.frombuffer(b"".join(v for _, v in got), dtype=np.float32).reshape(len(got), -1)  # (C, D)
+        q = np.asarray(vec, dtype=np.float32)
+        dist = 1 - mat @ q / (np.linalg.norm(mat, axis=1) * np.linalg.norm(q) + 1e-12)   # cosine distance
+        order = np.argsort(dist, kind="stable")[:k]
+        return [(got[i][0], float(dist[i])) for i in order]
+
+    def _vector_exact(self, vec, k, kinds, since, until, live) -> list[tuple[int, float]]:
         where, args = [], []
         kinds = list(kinds or [])
         if len(kinds) == 1:
@@ -345,29 +390,25 @@ class MemoryStore:
             args.append(int(live))
         extra = "".join(" AND " + w for w in where)
         fetch = k if len(kinds) <= 1 else k * 4   # several kinds are filtered after the search
-        b = _blob(vec)
-        n = self.db.execute("SELECT max(id) FROM items").fetchall()[0][0] or 0   # O(log n) size proxy
-        if n <= COARSE_FROM:
-            rows = self.db.execute(f"SELECT rowid, distance, kind FROM items_vec WHERE embedding MATCH ? "
-                                   f"AND k = ? {extra}", [b, min(fetch, 4096), *args]).fetchall()
-        else:
-            # first pass on bit vectors (Hamming distance), then exact cosine on the candidates
-            pool = min(4096, max(fetch * COARSE_POOL, 100))
-            cands = {r[0]: r[1] for r in self.db.execute(
-                f"SELECT rowid, kind FROM items_vec WHERE coarse MATCH vec_quantize_binary(vec_f32(?)) "
-                f"AND k = ? {extra}", [b, pool, *args])}
-            if not cands:
-                return []
-            got = self.db.execute(f"SELECT id, v FROM items_f32 WHERE id IN ({', '.join('?' * len(cands))})",
-                                  list(cands)).fetchall()
-            mat = np.frombuffer(b"".join(v for _, v in got), dtype=np.float32).reshape(len(got), -1)  # (C, D)
-            q = np.asarray(vec, dtype=np.float32)
-            dist = 1 - mat @ q / (np.linalg.norm(mat, axis=1) * np.linalg.norm(q) + 1e-12)   # cosine distance
-            order = np.argsort(dist)[:fetch]
-            rows = [(got[i][0], float(dist[i]), cands[got[i][0]]) for i in order]
+        rows = self.db.execute(f"SELECT rowid, distance, kind FROM items_vec WHERE embedding MATCH ? "
+                               f"AND k = ? {extra}", [_blob(vec), min(fetch, 4096), *args]).fetchall()
         if len(kinds) > 1:
             rows = [r for r in rows if r[2] in kinds]
         return [(r[0], r[1]) for r in rows[:k]]
+
+    def _bit_index(self) -> BitIndex:
+        """The in-memory first pass, filled from the file when absent or when another connection wrote."""
+        version = self.db.execute("PRAGMA data_version").fetchall()[0][0]
+        if self._index is None or version != self._index_version:
+            index = BitIndex(self.embedder.dim, capacity=self.count() + 1024)
+            cur = self.db.execute("SELECT i.id, i.kind, i.created_at, i.superseded_by IS NULL, f.v "
+                                  "FROM items i JOIN items_f32 f ON f.id = i.id")
+            while batch := list(itertools.islice(cur, 8192)):
+                vecs = np.frombuffer(b"".join(r[4] for r in batch), np.float32).reshape(len(batch), -1)
+                index.put([r[0] for r in batch], vecs, kinds=[r[1] for r in batch],
+                          created=[r[2] for r in batch], live=[bool(r[3]) for r in batch])
+            self._index, self._index_version = index, version
+        return self._index
 
     # ------------------------------------------------------------------ core blocks and choices
 
@@ -407,6 +448,7 @@ class MemoryStore:
             self.db.execute("DELETE FROM items")
             self.db.execute("DELETE FROM core")
             self.db.execute("DELETE FROM choices")
+            self._index = None
         self.db.execute("INSERT INTO items_fts(items_fts) VALUES('optimize')")
         self.checkpoint()
 
