@@ -28,9 +28,12 @@ import json
 import os
 import re
 import shutil
+import statistics
+import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from llmos.config import override
@@ -39,6 +42,8 @@ from llmos.train.presets import preset
 from llmos.train.pretrain import pretrain
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+LABELS = {"nanogpt": "nanoGPT", "gpt2": "llmos char", "llama": "llmos llama"}
 
 
 def cpu_peak_gflops(threads: int) -> tuple[float, str]:
@@ -55,43 +60,87 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--eval-batches", type=int, default=200, help="validation batches for the final val loss")
-    ap.add_argument("--seed", type=int, default=1337, help="weights, dropout and batch positions")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1337, 1, 2],
+                    help="weights, dropout and batch positions; figures are means over these")
     ap.add_argument("--min-lr", type=float, default=1e-4, help="where the cosine decay ends (nanoGPT: 1e-4)")
-    ap.add_argument("--grad-clip", type=float, default=0.0,
-                    help="max gradient norm, 0 = off (nanoGPT clips at 1.0; off was 0.01 lower in val loss "
-                         "on each seed tried, see BENCHMARKS.md)")
+    ap.add_argument("--grad-clip", type=float, default=1.0,
+                    help="max gradient norm on both sides, 0 = off (nanoGPT clips at 1.0)")
     ap.add_argument("--decay-embeddings", action="store_true", help="weight decay on embeddings too (nanoGPT)")
-    ap.add_argument("--family", default="both", choices=["both", "gpt2", "llama"],
-                    help="both (default) runs the two side by side; gpt2: nanoGPT's block (learned "
-                         "positions, LayerNorm, GELU MLP); llama: the same width, depth, heads and "
-                         "budget with RoPE, RMSNorm and a SwiGLU of equal size")
+    ap.add_argument("--family", default="nanogpt,gpt2",
+                    help="comma-separated sides: nanogpt (nanoGPT's model and loop, bench/nanogpt_peer.py), "
+                         "gpt2 (llmos's `char` preset: the same block in llmos, trained by llmos), llama "
+                         "(the same width, depth, heads and budget with RoPE, RMSNorm and a SwiGLU of "
+                         "equal size)")
     ap.add_argument("--peak-gflops", type=float, default=None)
     ap.add_argument("--run-dir", default="runs/bench-train-char")
     ap.add_argument("--out", default=str(ROOT / "results" / "train_char.json"))
     args = ap.parse_args()
 
-    families = ["gpt2", "llama"] if args.family == "both" else [args.family]
-    results = {f: run_one(args, f, Path(args.run_dir) / f) for f in families}
-    print(f"\n{'block':8s}{'val loss':>10s}{'tokens/s':>10s}{'MFU':>7s}   (nanoGPT reports 1.88)")
-    for f, r in results.items():
-        print(f"{f:8s}{r['val_loss']:10.4f}{r['tokens_per_s_training']:10,d}{r['mfu']:7.1%}")
+    families = args.family.split(",")
+    rows: dict[str, list[dict]] = {f: [] for f in families}
+    for seed in args.seeds:            # the sides alternate within each seed, so load hits them alike
+        args.seed = seed
+        for f in families:
+            run_dir = Path(args.run_dir) / f"{f}-{seed}"
+            rows[f].append(run_peer(args, run_dir) if f == "nanogpt" else run_one(args, f, run_dir))
+    summary = {f: {"val_loss_mean": round(statistics.mean(r["val_loss"] for r in rs), 4),
+                   "tokens_per_s_mean": round(statistics.mean(r["tokens_per_s_training"] for r in rs)),
+                   "seeds": [r["seed"] for r in rs]} for f, rs in rows.items()}
+    print(f"\n{'side':10s}{'val loss':>10s}{'tokens/s':>10s}   mean over seeds {args.seeds} (nanoGPT reports 1.88)")
+    for f, m in summary.items():
+        print(f"{LABELS[f]:10s}{m['val_loss_mean']:10.4f}{m['tokens_per_s_mean']:10,d}")
+    if "nanogpt" in summary:
+        base = summary["nanogpt"]["tokens_per_s_mean"]
+        for f, m in summary.items():
+            m["speed_vs_nanogpt"] = round(m["tokens_per_s_mean"] / base, 3)
+            print(f"{LABELS[f]:10s} {m['speed_vs_nanogpt']:.2f}x nanoGPT's tokens/s")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    out.write_text(json.dumps({"summary": summary, "runs": rows}, indent=2) + "\n")
     for f in families:
-        shutil.copy(Path(args.run_dir) / f / "loss.png", out.with_name(f"{out.stem}_{f}.png"))
+        if f != "nanogpt":
+            shutil.copy(Path(args.run_dir) / f"{f}-{args.seeds[-1]}" / "loss.png", out.with_name(f"{out.stem}_{f}.png"))
 
 
-def run_one(args: argparse.Namespace, family: str, run_dir: Path) -> dict:
-    if run_dir.exists():
-        shutil.rmtree(run_dir)                       # a fresh run every time
-    cfg = override(preset("char"), [
+def run_peer(args: argparse.Namespace, run_dir: Path) -> dict:
+    """nanoGPT's loop (bench/nanogpt_peer.py) on the tokens llmos prepares for the same settings."""
+    from nanogpt_peer import PeerConfig, train_peer
+
+    from llmos.text.shards import TokenShards
+    from llmos.train.prepare import prepare_data
+
+    cfg = char_config(args)
+    data = prepare_data(cfg.data, run_dir, log=lambda *a: None)
+    train, val = (np.asarray(TokenShards(data.folder, s).window(0, len(TokenShards(data.folder, s))))
+                  for s in ("train", "val"))
+    torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    r = train_peer(PeerConfig(vocab_size=cfg.model.vocab_size, max_iters=args.steps, min_lr=args.min_lr,
+                              grad_clip=args.grad_clip, seed=args.seed), train, val, args.eval_batches)
+    figures = {**{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()},
+               "tokens_per_s_training": round(r["tokens_per_s_training"]), "seconds": round(time.perf_counter() - t0, 1),
+               "seed": args.seed, "family": "nanogpt", "threads": args.threads,
+               "load_average_before": [round(x, 2) for x in load_before],
+               "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+    print(f"nanoGPT loop: val loss {r['val_loss']:.4f} | {r['tokens_per_s_training']:,.0f} tokens/s", flush=True)
+    return figures
+
+
+def char_config(args: argparse.Namespace):
+    return override(preset("char"), [
         f"data.corpus={args.data}", "data.tokenizer=char", "data.val_fraction=0.1",
         f"train.max_steps={args.steps}", f"train.decay_steps={args.steps}", "train.lr=1e-3", f"train.min_lr={args.min_lr}",
         "train.warmup_steps=100", "model.dropout=0.0", f"train.threads={args.threads}",
         f"train.eval_every={args.steps}", f"train.eval_batches={args.eval_batches}",
         f"train.checkpoint_every={args.steps}", "train.log_every=50", f"train.seed={args.seed}",
         f"train.decay_embeddings={args.decay_embeddings}", f"train.grad_clip={args.grad_clip}"])
+
+
+def run_one(args: argparse.Namespace, family: str, run_dir: Path) -> dict:
+    if run_dir.exists():
+        shutil.rmtree(run_dir)                       # a fresh run every time
+    cfg = char_config(args)
     if family != "gpt2":
         m = cfg.model
         # SwiGLU has three d x d_ff matrices to the GELU MLP's two of d x 4d: d_ff = 2/3 * 4d,
