@@ -44,3 +44,15 @@ def test_solutions_formats_and_the_judge():
     for p, t in ex:
         if p.startswith("value"):
             assert t.strip() == ("sure" if g.solvable(g.parse_numbers(p[7:-3])) else "impossible")
+
+
+def test_a_step_that_reads_two_ways_composes_with_the_numbers_left():
+    # "1/2/1=1/2" is (1/2)/1 here, not 1/(2/1): only the first uses what is left (1/2, 1, 12)
+    assert len(g.step_readings("1/2/1=1/2")) == 2
+    nums = tuple(Fraction(x) for x in (1, 1, 2, 12))
+    path = [("1/2=1/2", g.parse_numbers("1/2 1 12")), ("1/2/1=1/2", g.parse_numbers("1/2 12")),
+            ("12/1/2=24", (Fraction(24),))]
+    expr = g.expression(nums, path)
+    assert g.check((1, 1, 2, 12), expr + "=24")
+    with pytest.raises(ValueError):
+        g.expression(nums, [("3*8=24", (Fraction(24),))])          # 3 and 8 are not among the numbers

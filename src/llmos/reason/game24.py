@@ -4,7 +4,9 @@
 
 A state is the numbers left ("4 4 10"); a thought is one step with what it
 leaves ("13-9=4 (left: 4 4 10)"), proposed by sampling `propose: STATE ->`;
-a state is valued by `value: STATE ->` (sure / likely / impossible). The
+a thought whose move is not legal from its state (a number that is not
+there, wrong arithmetic, a wrong list of what is left) cannot be applied and
+is dropped; a state is valued by `value: STATE ->` (sure / likely / impossible). The
 answer replays the thoughts from the puzzle's numbers into one expression,
 so a thought whose arithmetic is wrong yields no answer rather than a wrong one
 passed off as right; `llmos.text.game24.check` is the judge.
@@ -32,10 +34,14 @@ class Game24:
         return [line] if _LEFT.search(line) else []
 
     def next_state(self, state: str, thought: str) -> str:
+        """The numbers the thought says are left; ValueError when that is not what its move leaves of `state`."""
         m = _LEFT.search(thought)
         if not m:
             raise ValueError(f"thought {thought!r} does not say what is left")
-        return game24.show(game24.parse_numbers(m.group(1)))
+        left = game24.parse_numbers(m.group(1))
+        if state and game24.apply_step(game24.parse_numbers(state), thought.split("(left:")[0].strip()) != left:
+            raise ValueError(f"thought {thought!r} does not follow from {state}")
+        return game24.show(left)
 
     def value(self, question: str, state: str) -> str:
         return game24.value_prompt(state)

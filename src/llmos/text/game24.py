@@ -35,7 +35,10 @@ def parse_numbers(text: str) -> Numbers:
     parts = text.split()
     if not parts:
         raise ValueError("no numbers")
-    return tuple(sorted(Fraction(p) for p in parts))
+    try:
+        return tuple(sorted(Fraction(p) for p in parts))
+    except ZeroDivisionError:
+        raise ValueError(f"{text!r} has a number over 0") from None
 
 
 def show(numbers: Numbers) -> str:
@@ -107,10 +110,14 @@ def random_solution(numbers: Numbers, rng: random.Random) -> list[tuple[str, Num
     return path
 
 
-def parse_step(step: str) -> tuple[Fraction, str, Fraction, Fraction]:
-    """"8/3*9=24" -> (8/3, "*", 9, 24): the split whose arithmetic holds; ValueError if none."""
+def step_readings(step: str) -> list[tuple[Fraction, str, Fraction, Fraction]]:
+    """Every split of "a op b=c" whose arithmetic holds: "1/2/1=1/2" reads as (1/2)/1 and as 1/(2/1)."""
     lhs, _, rhs = step.partition("=")
-    c = Fraction(rhs.strip())
+    try:
+        c = Fraction(rhs.strip())
+    except (ValueError, ZeroDivisionError):
+        return []
+    out = []
     for k, op in enumerate(lhs):
         if op in "+-*/" and k > 0:
             try:
@@ -120,20 +127,42 @@ def parse_step(step: str) -> tuple[Fraction, str, Fraction, Fraction]:
             if op == "/" and b == 0:
                 continue
             if (a + b if op == "+" else a - b if op == "-" else a * b if op == "*" else a / b) == c:
-                return a, op, b, c
-    raise ValueError(f"{step!r} is not a correct step a op b = c")
+                out.append((a, op, b, c))
+    return out
+
+
+def parse_step(step: str) -> tuple[Fraction, str, Fraction, Fraction]:
+    """"8/3*9=24" -> (8/3, "*", 9, 24): the first split whose arithmetic holds; ValueError if none."""
+    readings = step_readings(step)
+    if not readings:
+        raise ValueError(f"{step!r} is not a correct step a op b = c")
+    return readings[0]
+
+
+def apply_step(numbers: Numbers, step: str) -> Numbers:
+    """What is left after the move "a op b=c" on `numbers`; ValueError unless a and b are there and it holds."""
+    values = Counter(numbers)
+    for a, op, b, c in step_readings(step):
+        if values[a] >= 1 + (a == b) and values[b] >= 1:
+            values[a] -= 1
+            values[b] -= 1
+            return tuple(sorted(list(values.elements()) + [c]))
+    raise ValueError(f"{step!r} is not a move from {show(numbers)}")
 
 
 def expression(numbers: Numbers, path: list[tuple[str, Numbers]]) -> str:
     """The path's steps composed into one expression over the starting numbers."""
     pool = [(x, fmt(x)) for x in numbers]
     for step, _ in path:
-        a, op, b, c = parse_step(step)
-        ia = next(i for i, (v, _) in enumerate(pool) if v == a)
-        ea = pool.pop(ia)[1]
-        ib = next(i for i, (v, _) in enumerate(pool) if v == b)
-        eb = pool.pop(ib)[1]
-        pool.append((Fraction(c), f"({ea}{op}{eb})"))
+        values = Counter(v for v, _ in pool)
+        readings = [r for r in step_readings(step)
+                    if values[r[0]] >= 1 + (r[0] == r[2]) and values[r[2]] >= 1]      # operands still left
+        if not readings:
+            raise ValueError(f"step {step!r} uses numbers that are not left ({show(tuple(v for v, _ in pool))})")
+        a, op, b, c = readings[0]
+        ea = pool.pop(next(i for i, (v, _) in enumerate(pool) if v == a))[1]
+        eb = pool.pop(next(i for i, (v, _) in enumerate(pool) if v == b))[1]
+        pool.append((c, f"({ea}{op}{eb})"))
     text = pool[0][1]
     return text[1:-1] if text.startswith("(") and text.endswith(")") else text
 
@@ -234,7 +263,10 @@ def training_examples(rng: random.Random, puzzles: list[tuple[int, ...]], n: int
 
     Half the proposals are moves that keep the puzzle solvable and half are any
     legal move, so the proposer learns which steps are promising without being
-    told only good ones; values are sure/impossible for states reached by any move.
+    told only good ones. Values are sure/impossible for a state one move on,
+    drawn the same way (half from the moves that keep it solvable): drawn from
+    any move, "impossible" would be most of them and the valuer would learn to
+    say it to everything.
     """
     out = []
     kinds = rng.choices(["propose", "value", "solve", "io"], weights=mix, k=n)
@@ -257,6 +289,8 @@ def training_examples(rng: random.Random, puzzles: list[tuple[int, ...]], n: int
             step, left = rng.choice(good if good and rng.random() < 0.5 else options)
             out.append((propose_prompt(show(state)), f" {step_text(step, left)}\n"))
         else:
-            _, left = rng.choice(moves(state))             # a child state: solvable or not
+            options = moves(state)                         # a child state, solvable half the time when it can be
+            good = [(s, l) for s, l in options if solvable(l)]
+            _, left = rng.choice(good if good and rng.random() < 0.5 else options)
             out.append((value_prompt(show(left)), " sure\n" if solvable(left) else " impossible\n"))
     return out
