@@ -112,3 +112,16 @@ def test_free_functions_cover_other_dtypes():
     q, s = quantize_int8(torch.randn(5, 16))
     assert int8_linear(x, q, s).dtype == torch.bfloat16
     assert bf16_linear(x, torch.randn(5, 16).bfloat16()).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("k, offset", [(24, 0), (40, 0), (32, 4), (32, 8)])
+def test_int8_linear_takes_weights_the_fast_op_would_crash_on(k, offset):
+    """K off the 16-byte grid, or a weight view that starts off a 16-byte boundary (as safetensors hands
+    back), goes to the safe path: same result, no segfault in torch's int8 matmul."""
+    torch.manual_seed(0)
+    n, rows = 24, 20                                   # past the kernel's 16 rows
+    buf = torch.randint(-127, 128, (n * k + offset,), dtype=torch.int8)
+    q = buf[offset:].view(n, k)
+    scales, x = torch.rand(n) / 100, torch.randn(rows, k)
+    ref = x @ (q.float() * scales[:, None]).T
+    assert torch.allclose(int8_linear(x, q, scales), ref, atol=1e-4)

@@ -79,7 +79,9 @@ def load_quantized(folder: str | Path, device: torch.device | str = "cpu") -> Ca
     cfg = adapter.config_from_hf(hf)
     with torch.device("meta"):
         model = empty_quantized(CausalLM(cfg), dtype)
-    sd = load_file(str(weights), device=str(device))
+    # safetensors may hand back views into one buffer at any byte offset; the int8 matmul needs
+    # aligned rows, so a tensor that is not on a 64-byte boundary gets its own allocation
+    sd = {k: v.clone() if v.data_ptr() % 64 else v for k, v in load_file(str(weights), device=str(device)).items()}
     expected = set(model.state_dict())
     if cfg.tie_embeddings:
         expected = {k for k in expected if not k.startswith("lm_head.")}
