@@ -6,8 +6,9 @@
 The C++ source is compiled with torch's extension builder the first time it is
 needed (about a minute; the build is cached under TORCH_EXTENSIONS_DIR, by
 default ~/.cache/torch_extensions). It needs a C++ compiler, ninja and an AVX2
-CPU. `available()` is False when any of those is missing, or when
-LLMOS_NO_GEMV=1 is set, and the quantized layers then use torch's own
+CPU; on an AVX-512 CPU it is built with AVX-512 as well (a separate build). `available()` is False when any of those is missing, or when
+LLMOS_NO_GEMV=1 is set (LLMOS_GEMV_ISA=avx2 takes the AVX2 build on an AVX-512
+CPU), and the quantized layers then use torch's own
 operators: correct, but slower (see `quantize.py`).
 """
 from __future__ import annotations
@@ -33,12 +34,17 @@ def available() -> bool:
 def _build() -> bool:
     if os.environ.get("LLMOS_NO_GEMV") == "1":
         return False
-    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
+    capability = torch.backends.cpu.get_cpu_capability()
+    if capability == "AVX512" and os.environ.get("LLMOS_GEMV_ISA") == "avx2":   # compare the two builds
+        capability = "AVX2"
+    if capability not in ("AVX2", "AVX512"):
         return False
+    flags = ["-O3", "-mavx2", "-mfma"] + (["-mavx512f", "-mavx512bw"] if capability == "AVX512" else [])
     try:
         from torch.utils.cpp_extension import load
-        load(name="llmos_gemv", sources=[str(_SOURCE)], extra_cflags=["-O3", "-mavx2", "-mfma"],
-             is_python_module=False, verbose=False)
+        # one build per instruction set, so a cache shared by two machines never runs the wrong one
+        load(name="llmos_gemv" + ("_avx512" if capability == "AVX512" else ""), sources=[str(_SOURCE)],
+             extra_cflags=flags, is_python_module=False, verbose=False)
         return True
     except Exception as e:      # no compiler, no ninja: fall back, and say so once
         warnings.warn(f"llmos: the int8/bf16 matrix-vector kernel could not be built ({e}); "
