@@ -71,6 +71,9 @@ def main() -> None:
                          "gpt2 (llmos's `char` preset: the same block in llmos, trained by llmos), llama "
                          "(the same width, depth, heads and budget with RoPE, RMSNorm and a SwiGLU of "
                          "equal size)")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"],
+                    help="llmos's train.precision (bf16: autocast, fast on CPUs with AVX-512 BF16 or AMX; "
+                         "nanoGPT's loop runs fp32 on a CPU)")
     ap.add_argument("--peak-gflops", type=float, default=None)
     ap.add_argument("--run-dir", default="runs/bench-train-char")
     ap.add_argument("--out", default=str(ROOT / "results" / "train_char.json"))
@@ -134,7 +137,8 @@ def char_config(args: argparse.Namespace):
         "train.warmup_steps=100", "model.dropout=0.0", f"train.threads={args.threads}",
         f"train.eval_every={args.steps}", f"train.eval_batches={args.eval_batches}",
         f"train.checkpoint_every={args.steps}", "train.log_every=50", f"train.seed={args.seed}",
-        f"train.decay_embeddings={args.decay_embeddings}", f"train.grad_clip={args.grad_clip}"])
+        f"train.decay_embeddings={args.decay_embeddings}", f"train.grad_clip={args.grad_clip}",
+        f"train.precision={args.precision}"])
 
 
 def run_one(args: argparse.Namespace, family: str, run_dir: Path) -> dict:
@@ -168,6 +172,7 @@ def run_one(args: argparse.Namespace, family: str, run_dir: Path) -> dict:
         "achieved_gflops": round(achieved, 2), "peak_gflops": round(peak, 1), "peak": peak_desc,
         "mfu": round(achieved / peak, 4), "threads": args.threads, "seed": args.seed, "min_lr": args.min_lr,
         "decay_embeddings": args.decay_embeddings, "family": family, "grad_clip": args.grad_clip,
+        "precision": args.precision,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after], "torch": torch.__version__,
     }
