@@ -2,7 +2,9 @@
 
 1. The world (text/facts.py, seed 0): 40 people (sport, birth city) and 30 countries
    (capital, language), 140 facts, four templates per relation, one held out per fact.
-   A 4-layer GPT-2 style model (d_model 64) is trained on it until it answers >= 95% (cached on disk).
+   Names come from small shared pools (--name-pool 7 words: a person is an ordered pair of
+   them), so only the whole subject, not its last word, identifies it.
+   A 6-layer GPT-2 style model (d_model 64) is trained on it until it answers >= 95% (cached on disk).
 2. Causal tracing (ROME fig. 1) on --trace-facts known facts: noise 3 sigma on the subject,
    --samples noise samples, hidden / MLP / attention restoration; averaged by token role
    as the paper's figure; PNG + where each effect peaks.
@@ -39,7 +41,9 @@ ROOT = Path(__file__).resolve().parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path.home() / ".cache" / "llmos" / "interp_facts")
-    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--name-pool", type=int, default=7, help="words per name pool (0: make_world's default pools)")
+    ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--trace-facts", type=int, default=100)
     ap.add_argument("--samples", type=int, default=5)
     ap.add_argument("--window", type=int, default=1)
@@ -47,14 +51,16 @@ def main() -> None:
     ap.add_argument("--layer", type=int, default=None, help="the MLP to edit; default the MLP peak of the trace")
     ap.add_argument("--out", type=Path, default=ROOT / "results")
     ap.add_argument("--phase", choices=["all", "train", "trace", "edit", "merge"], default="all")
+    ap.add_argument("--any-edit-prompt", action="store_true",
+                    help="edit on each fact's first training template even where the subject is not first")
     ap.add_argument("--shard", default="0/1", help="k/N: this process edits cases k, k+N, k+2N, ...")
     args = ap.parse_args()
     torch.set_num_threads(1)
     t0 = time.time()
     world = make_world(0, persons=40, countries=30, companies=0,
-                       relations=["sport", "birth_city", "capital", "language"])
-    cfg = FactsModelConfig(d_model=64, n_layers=args.layers, steps=800, batch_size=64, lr=5e-3, eval_every=50)
-    lab = load_or_train(args.work / f"model_l{args.layers}", world, cfg,
+                       relations=["sport", "birth_city", "capital", "language"], name_pool=args.name_pool or None)
+    cfg = FactsModelConfig(d_model=64, n_layers=args.layers, steps=args.steps, batch_size=64, lr=5e-3, eval_every=50)
+    lab = load_or_train(args.work / f"model_l{args.layers}_p{args.name_pool}", world, cfg,
                         progress=lambda s, loss, acc: print(f"  step {s}: loss {loss:.3f}, accuracy {acc:.2f}"))
     args.out.mkdir(parents=True, exist_ok=True)
     parts = args.work / "parts"
@@ -64,7 +70,7 @@ def main() -> None:
         print(f"facts model: {len(world.facts)} facts, accuracy {acc:.3f} (training templates), "
               f"{held:.3f} (held-out templates)  [{time.time() - t0:.0f}s]")
         _save(parts / "train.json", dict(facts=len(world.facts), accuracy=acc, held_out_accuracy=held,
-                                         layers=args.layers, model=asdict(cfg)))
+                                         layers=args.layers, name_pool=args.name_pool, model=asdict(cfg)))
     if args.phase in ("all", "trace"):
         _save(parts / "trace.json", trace_phase(lab, args))
         print(f"  [{time.time() - t0:.0f}s]")
@@ -110,13 +116,13 @@ def edit_phase(lab, args, layer: int, k: int, n: int, t0: float) -> dict:
     cov = key_covariance(lab.model, layer, rows, args.work / "cov")
     rng = random.Random(0)
     prefixes = [[lab.tokenizer.eos_id] + encode(s) for s in rng.sample(world.sentences(), 5)]
-    cases = make_cases(lab, args.edits, seed=0)[k::n]
+    cases = make_cases(lab, args.edits, seed=0, subject_first=not args.any_edit_prompt)[k::n]
     table = {}
     for method in ("rome", "ft", "ft_l"):
         table[method] = evaluate_method(lab, cases, method, layer, cov=cov, prefixes=prefixes,
                                         rome_cfg=RomeConfig(layer=layer))
         print(f"shard {k}/{n} {method}: {table[method]} [{time.time() - t0:.0f}s]")
-    return dict(layer=layer, shard=[k, n], table=table)
+    return dict(layer=layer, shard=[k, n], subject_first=not args.any_edit_prompt, table=table)
 
 
 def merge(parts: Path, out: Path) -> None:

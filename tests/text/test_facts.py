@@ -41,3 +41,20 @@ def test_unknown_relations_are_refused_and_a_subset_can_be_asked_for():
         make_world(0, relations=["height"])
     world = make_world(0, persons=10, relations=["sport"])
     assert {f.relation for f in world.facts} == {"sport"} and len(world.facts) == 10
+
+
+def test_a_shared_name_pool_makes_only_whole_names_identify_a_subject():
+    world = make_world(0, persons=40, countries=30, companies=0, name_pool=7,
+                       relations=["sport", "birth_city", "capital", "language"])
+    people = world.subjects["person"]
+    words = {w for name in people for w in name.split()}
+    assert len(people) == len(set(people)) == 40 and len(words) == 7
+    for w in words:                                     # each word is the last name of several people
+        assert sum(name.split()[1] == w for name in people) >= 2
+    assert any(" ".join(reversed(n.split())) in people for n in people)      # order matters
+    assert len({n.split()[1] for n in world.subjects["country"]}) == 7
+    assert make_world(0, name_pool=7).facts == make_world(0, name_pool=7).facts
+    with pytest.raises(ValueError, match="name_pool=1"):
+        make_world(0, name_pool=1)
+    with pytest.raises(ValueError, match="only 42 can be made"):
+        make_world(0, persons=43, countries=0, companies=0, name_pool=7)

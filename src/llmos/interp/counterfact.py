@@ -47,15 +47,24 @@ class EditScores:
                     edits=len(self.efficacy))
 
 
-def make_cases(lab: FactsModel, n: int, seed: int = 0, n_neighbors: int = 10) -> list[EditCase]:
-    """n edits of facts the model knows on their first training template, each to another object."""
+def make_cases(lab: FactsModel, n: int, seed: int = 0, n_neighbors: int = 10,
+               subject_first: bool = False) -> list[EditCase]:
+    """n edits of facts the model knows on their edit template, each to another object.
+
+    The edit template is the fact's first training template, or with `subject_first` its
+    first training template that starts with the subject ("{} plays the sport of", as in
+    ROME's own requests); the paraphrases are all the others, subject-in-the-middle ones
+    and the held-out one included.
+    """
     rng = random.Random(seed)
     world = lab.world
     facts = list(world.facts)
     rng.shuffle(facts)
     cases = []
     for f in facts:
-        template = world.train_templates(f)[0]
+        train = world.train_templates(f)
+        first = [t for t in train if world.templates[f.relation][t].startswith("{}")]
+        template = (first or train)[0] if subject_first else train[0]
         if not lab.known(f, template):
             continue
         vocab = lab.tokenizer.backend.get_vocab()

@@ -119,8 +119,20 @@ def _name(rng: random.Random, n_syllables: int) -> str:
 
 
 def make_world(seed: int = 0, persons: int = 40, countries: int = 30, companies: int = 30,
-               cities: int = 16, relations: list[str] | None = None) -> FactWorld:
-    """A seeded world: the same seed and sizes always give the same facts."""
+               cities: int = 16, relations: list[str] | None = None, name_pool: int | None = None) -> FactWorld:
+    """A seeded world: the same seed and sizes always give the same facts.
+
+    By default name parts come from pools a quarter (first names) and half (last
+    names, country and company roots) as large as the subjects they make, so a
+    subject's last word alone nearly names it. With `name_pool=p`, first and last
+    names are ordered pairs of distinct words from one pool of p words ("Kalo Mira"
+    and "Mira Kalo" are two people), and country and company roots come from p
+    words: every word is shared by many subjects with unrelated facts, so only the
+    whole name, in order, identifies one (ROME's setting, where the fact is recalled
+    on the last subject token once the earlier ones have been read there).
+    """
+    if name_pool is not None and name_pool < 2:
+        raise ValueError(f"name_pool={name_pool}: give at least 2 words a pool (or None for the default pools)")
     rng = random.Random(seed)
     relations = relations or list(RELATIONS)
     unknown = [r for r in relations if r not in RELATIONS]
@@ -136,17 +148,21 @@ def make_world(seed: int = 0, persons: int = 40, countries: int = 30, companies:
                 return word
 
     city_names = [fresh(lambda: _name(rng, 2)) for _ in range(cities)]
-    first = [fresh(lambda: _name(rng, 2)) for _ in range(max(4, persons // 4))]
-    last = [fresh(lambda: _name(rng, 3)) for _ in range(max(4, persons // 2))]
+    pool = (lambda default: name_pool) if name_pool else (lambda default: max(4, default))
+    if name_pool:
+        first = last = [fresh(lambda: _name(rng, 2)) for _ in range(name_pool)]
+    else:
+        first = [fresh(lambda: _name(rng, 2)) for _ in range(max(4, persons // 4))]
+        last = [fresh(lambda: _name(rng, 3)) for _ in range(max(4, persons // 2))]
 
     def pairs(left: list[str], right: list[str], n: int) -> list[str]:
-        combos = [f"{a} {b}" for a in left for b in right]
+        combos = [f"{a} {b}" for a in left for b in right if a != b]
         if n > len(combos):
             raise ValueError(f"asked for {n} names but only {len(combos)} can be made; ask for fewer")
         return rng.sample(combos, n)
 
-    country_roots = [fresh(lambda: _name(rng, 2)) for _ in range(max(4, countries // 2))]
-    company_roots = [fresh(lambda: _name(rng, 2)) for _ in range(max(4, companies // 2))]
+    country_roots = [fresh(lambda: _name(rng, 2)) for _ in range(pool(countries // 2))]
+    company_roots = [fresh(lambda: _name(rng, 2)) for _ in range(pool(companies // 2))]
     subjects = {"person": pairs(first, last, persons),
                 "country": pairs(COUNTRY_WORDS, country_roots, countries),
                 "company": pairs(company_roots, COMPANY_WORDS, companies)}
