@@ -124,3 +124,17 @@ def test_dropout_only_when_asked():
     a, _ = attention_reference(q, k, v, dropout_p=0.5)
     b, _ = attention_reference(q, k, v)
     assert not torch.allclose(a, b)
+
+
+def test_under_cpu_autocast_attention_runs_in_fp32_and_hands_back_bf16():
+    """bf16 inputs under CPU autocast: the fused kernel runs on their fp32 values (it is much faster
+    there), the output comes back in bf16, and gradients reach the inputs."""
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 4, 16, 8).bfloat16().requires_grad_() for _ in range(3))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = attention(q, k, v, is_causal=True)
+    want = torch.nn.functional.scaled_dot_product_attention(q.float(), k.float(), v.float(), is_causal=True)
+    assert out.dtype == torch.bfloat16
+    assert torch.equal(out, want.bfloat16())
+    out.float().sum().backward()
+    assert all(t.grad is not None and t.grad.abs().sum() > 0 for t in (q, k, v))
