@@ -14,9 +14,10 @@ Then, on held-out problems of 1-3 operations (trained) and 4 (longer than traine
    decodes and without (it must then write each result itself);
 2. every failed chain classified against the known right one: calculator error,
    symbol-mapping error, one missing step, or other;
-3. self-consistency over the cot model: k = 1, 2, 4, 8, 16 sampled chains
-   (temperature 0.7) voted, through `llmos.reason.SelfConsistency`'s vote,
-   and the calibration of the vote share (ECE, reliability diagram).
+3. self-consistency over one model (`--sc-format`, by default the calc model
+   with its calculator): k = 1, 2, 4, 8, 16 sampled chains (temperature 0.7)
+   voted, through `llmos.reason.SelfConsistency`'s vote, and the calibration
+   of the vote share (ECE, reliability diagram).
 
     nice -n 5 .venv/bin/python bench/reason_cot.py all --steps 1500
     .venv/bin/python bench/reason_cot.py train --format calc --steps 1500   # one model
@@ -88,9 +89,10 @@ def report(args) -> None:
     out["examples"] = {name: [(held[3][i].text, texts[(name, 3)][i]) for i in range(3)] for name, _ in
                        [("cot", 0), ("calc+calculator", 0), ("calc, no calculator", 0)]}
 
-    # self-consistency over the cot model: 16 chains per problem in one call, votes over the first k
-    model, tok = models["cot"]
-    backend = LocalBackend(model, tok, start_token=True)    # as trained: each problem after a start token
+    # self-consistency over one model (--sc-format): 16 chains per problem in one call, votes over the first k
+    model, tok = models[args.sc_format]
+    calc = args.sc_format == "calc"                          # the calc model decodes with its calculator on
+    backend = LocalBackend(model, tok, calculator=calc, start_token=True)   # as trained: after a start token
     cot = CoT(trigger="", stop=["\n"], max_tokens=110, logprobs=False)
     ks, sc_n = [1, 2, 4, 8, 16], args.n_sc
     hits = {k: 0 for k in ks}
@@ -104,8 +106,9 @@ def report(args) -> None:
         winner, share = vote(answers)
         conf.append(share)
         right.append(normalize(winner) == str(p.answer))
-    greedy = acc["cot"][3]
-    out["self_consistency"] = {"ops": 3, "problems": sc_n, "greedy": greedy,
+    greedy = acc["calc+calculator" if calc else args.sc_format][3]
+    out["self_consistency"] = {"model": args.sc_format + (" + calculator" if calc else ""), "ops": 3,
+                               "problems": sc_n, "greedy": greedy,
                                "accuracy": {k: hits[k] / sc_n for k in ks}, "ece": ece(conf, right),
                                "reliability": [vars(b) for b in reliability(conf, right)]}
     print("self-consistency:", out["self_consistency"]["accuracy"], "ECE", round(out["self_consistency"]["ece"], 3))
@@ -114,7 +117,8 @@ def report(args) -> None:
     (results / "reason_cot.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
     plots(out, results)
     plot_reliability(conf, right, results / "reason_reliability.png",
-                     f"cot model, vote share of 16 chains (ECE {out['self_consistency']['ece']:.3f})")
+                     f"{out['self_consistency']['model']} model, vote share of 16 chains "
+                     f"(ECE {out['self_consistency']['ece']:.3f})")
 
 
 def plots(out: dict, results: Path) -> None:
@@ -154,7 +158,7 @@ def plots(out: dict, results: Path) -> None:
     ax.axhline(sc["greedy"], ls="--", color="grey", label="greedy chain")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("sampled chains k")
-    ax.set_ylabel("accuracy (3 operations)")
+    ax.set_ylabel(f"accuracy, {sc['model']} (3 operations)")
     ax.legend(fontsize=8)
     fig.savefig(results / "reason_sc.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -172,6 +176,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-eval", type=int, default=200, help="held-out problems per number of operations")
     ap.add_argument("--n-sc", type=int, default=100, help="problems for the self-consistency curve")
+    ap.add_argument("--sc-format", choices=FORMATS, default="calc",
+                    help="the model the self-consistency curve is measured on (calc: with its calculator)")
     ap.add_argument("--runs", default="runs/bench-reason")
     args = ap.parse_args()
     if args.command == "train":
