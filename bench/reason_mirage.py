@@ -12,7 +12,7 @@ Plotted against parameters, exact match should rise late and steeply
 ("emergent") while the per-token metrics improve smoothly; and if digit errors
 are roughly independent, exact match ~= (per-digit accuracy)^L for L-digit answers.
 
-    nice -n 5 .venv/bin/python bench/reason_mirage.py --digits 3 --steps 1500
+    nice -n 5 .venv/bin/python bench/reason_mirage.py --digits 3 --steps 3000
 Figures: bench/results/reason_mirage.json and reason_mirage.png.
 """
 from __future__ import annotations
@@ -30,8 +30,9 @@ SIZES = [(16, 1), (24, 1), (32, 2), (48, 2), (64, 3), (96, 3), (128, 4)]      # 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--digits", type=int, default=3, help="digits of each operand")
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate, the same for every size")
     ap.add_argument("--n-eval", type=int, default=300)
     ap.add_argument("--sizes", type=int, default=len(SIZES), help="how many of the model sizes to train")
     ap.add_argument("--runs", default="runs/bench-mirage")
@@ -46,7 +47,7 @@ def main() -> None:
     for d_model, n_layers in SIZES[:args.sizes]:
         cfg = TrainTaskConfig(task="add", format="direct", sizes=[args.digits], d_model=d_model, n_layers=n_layers,
                               n_heads=4 if d_model >= 32 else 2, d_ff=3 * d_model, max_seq_len=32,
-                              steps=args.steps, batch_size=args.batch_size, eval_n=10, threads=1)
+                              steps=args.steps, batch_size=args.batch_size, lr=args.lr, eval_n=10, threads=1)
         start = time.time()
         result = train_task(cfg, Path(args.runs) / f"d{d_model}-l{n_layers}")
         from llmos.hub import load_pretrained
