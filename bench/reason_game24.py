@@ -9,14 +9,18 @@ each answer (the puzzle's numbers, each once, making 24):
 
     IO        FewShot over "io: a b c d ->"                      1 call
     CoT       CoT over "solve: a b c d ->"                       1 call
-    CoT-SC    SelfConsistency(CoT, k) over the answers            1 call of n=k samples
-    ToT       ToT(Game24(), breadth=5, depth=3, n_propose=8)     a propose call per kept state, a value call per new state
+    CoT-SC    SelfConsistency(CoT, k) over the answers            1 call of n=k samples (k = 10 and 100)
+    ToT       ToT(Game24(), breadth=5, depth=3, n_propose=16)    a propose call per kept state, a value call per new state
+
+A proposed thought that is not a legal move from its state (a number not
+there, wrong arithmetic, a wrong list of what is left) is dropped by
+`Game24.next_state`, as the rules of the game would refuse it.
 
 The table gives each method's success and its model calls (and sampled
 sequences) per puzzle, for comparison at equal compute. For reference, GPT-4
 in the ToT paper: IO 7.3%, CoT 4.0%, CoT-SC (k=100) 9.0%, ToT (b=5) 74%.
 
-    nice -n 5 .venv/bin/python bench/reason_game24.py --steps 4000
+    nice -n 5 .venv/bin/python bench/reason_game24.py --steps 4500 --d-model 128 --n-layers 3
 Figures: bench/results/reason_game24.json and reason_game24.png (a ToT search tree).
 """
 from __future__ import annotations
@@ -32,12 +36,14 @@ ROOT = Path(__file__).resolve().parent
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--steps", type=int, default=4500)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--d-model", type=int, default=128)
-    ap.add_argument("--n-layers", type=int, default=4)
+    ap.add_argument("--n-layers", type=int, default=3)
     ap.add_argument("--puzzles", type=int, default=100)
-    ap.add_argument("--sc-k", type=int, default=10)
+    ap.add_argument("--sc-k", default="10,100", help="CoT-SC: chains voted, one row per k (comma-separated)")
+    ap.add_argument("--n-propose", type=int, default=16, help="ToT: proposals sampled per state (one call)")
+    ap.add_argument("--max-thoughts", type=int, default=16, help="ToT: distinct legal thoughts kept per state")
     ap.add_argument("--run", default="runs/bench-game24")
     ap.add_argument("--skip-train", action="store_true", help="evaluate the model already in --run")
     args = ap.parse_args()
@@ -49,24 +55,26 @@ def main() -> None:
     from llmos.reason.tree_plot import draw_tree
     from llmos.text import game24 as g
     torch.set_num_threads(1)
+    began, train_seconds, params = time.time(), None, None
     if not args.skip_train:
         cfg = TrainTaskConfig(task="game24", format="cot", d_model=args.d_model, n_layers=args.n_layers,
-                              d_ff=3 * args.d_model, max_seq_len=160, steps=args.steps, batch_size=args.batch_size,
+                              d_ff=3 * args.d_model, max_seq_len=192, steps=args.steps, batch_size=args.batch_size,
                               eval_n=5, threads=1)
         r = train_task(cfg, args.run, lambda s, loss: print(f"step {s} loss {loss:.3f}", flush=True)
                        if s % 200 == 0 else None)
         print(f"trained {r.params:,} params in {r.seconds:.0f} s", flush=True)
+        train_seconds, params = round(r.seconds, 1), r.params
     backend = LocalBackend.load(args.run)
     puzzles = g.split()[1][:args.puzzles]
     methods = {
         "IO": FewShot(template="io: {question} ->", stop=["\n"], max_tokens=40, numeric=False, logprobs=False),
-        "CoT": CoT(template="solve: {question} ->", trigger="", stop=["\n"], max_tokens=120, numeric=False,
+        "CoT": CoT(template="solve: {question} ->", trigger="", stop=["\n"], max_tokens=140, numeric=False,
                    logprobs=False),
-        f"CoT-SC (k={args.sc_k})": SelfConsistency(CoT(template="solve: {question} ->", trigger="", stop=["\n"],
-                                                       max_tokens=120, numeric=False, logprobs=False),
-                                                   k=args.sc_k, temperature=0.7),
-        "ToT (b=5)": ToT(task=Game24(), breadth=5, depth=3, n_propose=8, n_value=1, stop=["\n"], propose_tokens=32,
-                         value_tokens=6, temperature=1.0),
+        **{f"CoT-SC (k={k})": SelfConsistency(CoT(template="solve: {question} ->", trigger="", stop=["\n"],
+                                                   max_tokens=140, numeric=False, logprobs=False),
+                                               k=k, temperature=0.7) for k in map(int, args.sc_k.split(","))},
+        "ToT (b=5)": ToT(task=Game24(), breadth=5, depth=3, n_propose=args.n_propose, max_thoughts=args.max_thoughts,
+                         n_value=1, stop=["\n"], propose_tokens=48, value_tokens=12, temperature=1.0),
     }
     table, drawn = {}, False
     for name, strategy in methods.items():
@@ -86,7 +94,8 @@ def main() -> None:
                        "sequences_per_puzzle": seqs / len(puzzles), "seconds": round(time.time() - start, 1)}
         print(f"{name:>14}: {wins / len(puzzles):6.1%} success, {calls / len(puzzles):6.1f} calls "
               f"({seqs / len(puzzles):.1f} sampled sequences) per puzzle", flush=True)
-    out = {"settings": vars(args), "load": os.getloadavg(), "puzzles": len(puzzles), "table": table}
+    out = {"settings": vars(args), "load": os.getloadavg(), "puzzles": len(puzzles), "params": params,
+           "train_seconds": train_seconds, "total_seconds": round(time.time() - began, 1), "table": table}
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "reason_game24.json").write_text(json.dumps(out, indent=2) + "\n")
 
