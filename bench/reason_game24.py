@@ -44,6 +44,8 @@ def main() -> None:
     ap.add_argument("--sc-k", default="10,100", help="CoT-SC: chains voted, one row per k (comma-separated)")
     ap.add_argument("--n-propose", type=int, default=16, help="ToT: proposals sampled per state (one call)")
     ap.add_argument("--max-thoughts", type=int, default=16, help="ToT: distinct legal thoughts kept per state")
+    ap.add_argument("--breadth", default="5", help="ToT: states kept per depth, one row per b (comma-separated)")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "reason_game24.json")
     ap.add_argument("--run", default="runs/bench-game24")
     ap.add_argument("--skip-train", action="store_true", help="evaluate the model already in --run")
     args = ap.parse_args()
@@ -73,8 +75,9 @@ def main() -> None:
         **{f"CoT-SC (k={k})": SelfConsistency(CoT(template="solve: {question} ->", trigger="", stop=["\n"],
                                                    max_tokens=140, numeric=False, logprobs=False),
                                                k=k, temperature=0.7) for k in map(int, args.sc_k.split(","))},
-        "ToT (b=5)": ToT(task=Game24(), breadth=5, depth=3, n_propose=args.n_propose, max_thoughts=args.max_thoughts,
-                         n_value=1, stop=["\n"], propose_tokens=48, value_tokens=12, temperature=1.0),
+        **{f"ToT (b={b})": ToT(task=Game24(), breadth=b, depth=3, n_propose=args.n_propose,
+                               max_thoughts=args.max_thoughts, n_value=1, stop=["\n"], propose_tokens=48,
+                               value_tokens=12, temperature=1.0) for b in map(int, args.breadth.split(","))},
     }
     table, drawn = {}, False
     for name, strategy in methods.items():
@@ -88,7 +91,7 @@ def main() -> None:
             calls += len(result.trace.calls)
             seqs += sum(c.params["n"] for c in result.trace.calls)
             if name.startswith("ToT") and ok and not drawn:
-                draw_tree(result.trace, ROOT / "results" / "reason_game24.png", f"ToT b=5 on {question}")
+                draw_tree(result.trace, args.out.with_suffix(".png"), f"{name} on {question}")
                 drawn = True
         table[name] = {"success": wins / len(puzzles), "calls_per_puzzle": calls / len(puzzles),
                        "sequences_per_puzzle": seqs / len(puzzles), "seconds": round(time.time() - start, 1)}
@@ -96,8 +99,8 @@ def main() -> None:
               f"({seqs / len(puzzles):.1f} sampled sequences) per puzzle", flush=True)
     out = {"settings": vars(args), "load": os.getloadavg(), "puzzles": len(puzzles), "params": params,
            "train_seconds": train_seconds, "total_seconds": round(time.time() - began, 1), "table": table}
-    (ROOT / "results").mkdir(exist_ok=True)
-    (ROOT / "results" / "reason_game24.json").write_text(json.dumps(out, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, default=str) + "\n")
 
 
 if __name__ == "__main__":
