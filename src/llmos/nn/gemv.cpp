@@ -67,20 +67,16 @@ inline __m512 load16(const at::BFloat16* p) {
 template <typename W>
 inline float dot_one(const W* row, const float* x, int64_t K) {
   int64_t k = 0;
+  float head = 0.0f;    // the AVX-512 loop's share of the sum; the AVX2 loops take what is left
 #ifdef __AVX512F__
-  float head = 0.0f;
-  if (K >= 64) {
-    __m512 b0 = _mm512_setzero_ps(), b1 = b0, b2 = b0, b3 = b0;
-    for (; k + 64 <= K; k += 64) {
-      b0 = _mm512_fmadd_ps(load16(row + k), _mm512_loadu_ps(x + k), b0);
-      b1 = _mm512_fmadd_ps(load16(row + k + 16), _mm512_loadu_ps(x + k + 16), b1);
-      b2 = _mm512_fmadd_ps(load16(row + k + 32), _mm512_loadu_ps(x + k + 32), b2);
-      b3 = _mm512_fmadd_ps(load16(row + k + 48), _mm512_loadu_ps(x + k + 48), b3);
-    }
-    head = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(b0, b1), _mm512_add_ps(b2, b3)));
+  __m512 b0 = _mm512_setzero_ps(), b1 = b0, b2 = b0, b3 = b0;
+  for (; k + 64 <= K; k += 64) {
+    b0 = _mm512_fmadd_ps(load16(row + k), _mm512_loadu_ps(x + k), b0);
+    b1 = _mm512_fmadd_ps(load16(row + k + 16), _mm512_loadu_ps(x + k + 16), b1);
+    b2 = _mm512_fmadd_ps(load16(row + k + 32), _mm512_loadu_ps(x + k + 32), b2);
+    b3 = _mm512_fmadd_ps(load16(row + k + 48), _mm512_loadu_ps(x + k + 48), b3);
   }
-#else
-  const float head = 0.0f;
+  head = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(b0, b1), _mm512_add_ps(b2, b3)));
 #endif
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   for (; k + 32 <= K; k += 32) {

@@ -6,10 +6,10 @@
 The C++ source is compiled with torch's extension builder the first time it is
 needed (about a minute; the build is cached under TORCH_EXTENSIONS_DIR, by
 default ~/.cache/torch_extensions). It needs a C++ compiler, ninja and an AVX2
-CPU; on an AVX-512 CPU it is built with AVX-512 as well (a separate build). `available()` is False when any of those is missing, or when
-LLMOS_NO_GEMV=1 is set (LLMOS_GEMV_ISA=avx2 takes the AVX2 build on an AVX-512
-CPU), and the quantized layers then use torch's own
-operators: correct, but slower (see `quantize.py`).
+CPU; on an AVX-512 CPU it is built with AVX-512 as well (a separate build;
+LLMOS_GEMV_ISA=avx2 takes the AVX2 one there). `available()` is False when any
+of those is missing, or when LLMOS_NO_GEMV=1 is set, and the quantized layers
+then use torch's own operators: correct, but slower (see `quantize.py`).
 """
 from __future__ import annotations
 

@@ -148,7 +148,9 @@ def make_world(seed: int = 0, persons: int = 40, countries: int = 30, companies:
                 return word
 
     city_names = [fresh(lambda: _name(rng, 2)) for _ in range(cities)]
-    pool = (lambda default: name_pool) if name_pool else (lambda default: max(4, default))
+    def pool(default: int) -> int:
+        return name_pool or max(4, default)
+
     if name_pool:
         first = last = [fresh(lambda: _name(rng, 2)) for _ in range(name_pool)]
     else:

@@ -139,24 +139,29 @@ def parse_step(step: str) -> tuple[Fraction, str, Fraction, Fraction]:
     return readings[0]
 
 
+def legal_readings(numbers, step: str) -> list[tuple[Fraction, str, Fraction, Fraction]]:
+    """The readings of `step` whose operands a and b are both among `numbers` (twice, when a == b)."""
+    values = Counter(numbers)
+    return [r for r in step_readings(step) if values[r[0]] >= 1 + (r[0] == r[2]) and values[r[2]] >= 1]
+
+
 def apply_step(numbers: Numbers, step: str) -> Numbers:
     """What is left after the move "a op b=c" on `numbers`; ValueError unless a and b are there and it holds."""
+    readings = legal_readings(numbers, step)
+    if not readings:
+        raise ValueError(f"{step!r} is not a move from {show(numbers)}")
+    a, _, b, c = readings[0]
     values = Counter(numbers)
-    for a, op, b, c in step_readings(step):
-        if values[a] >= 1 + (a == b) and values[b] >= 1:
-            values[a] -= 1
-            values[b] -= 1
-            return tuple(sorted(list(values.elements()) + [c]))
-    raise ValueError(f"{step!r} is not a move from {show(numbers)}")
+    values[a] -= 1
+    values[b] -= 1
+    return tuple(sorted(list(values.elements()) + [c]))
 
 
 def expression(numbers: Numbers, path: list[tuple[str, Numbers]]) -> str:
     """The path's steps composed into one expression over the starting numbers."""
     pool = [(x, fmt(x)) for x in numbers]
     for step, _ in path:
-        values = Counter(v for v, _ in pool)
-        readings = [r for r in step_readings(step)
-                    if values[r[0]] >= 1 + (r[0] == r[2]) and values[r[2]] >= 1]      # operands still left
+        readings = legal_readings([v for v, _ in pool], step)                  # operands still left
         if not readings:
             raise ValueError(f"step {step!r} uses numbers that are not left ({show(tuple(v for v, _ in pool))})")
         a, op, b, c = readings[0]

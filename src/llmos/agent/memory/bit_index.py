@@ -64,11 +64,11 @@ class BitIndex:
     def _code(self, kind: str) -> int:
         return self.kinds.setdefault(kind, len(self.kinds))
 
-    def put(self, ids: Iterable[int], vectors: np.ndarray | None = None, *, bits: np.ndarray | None = None,
-            kinds: Iterable[str], created: Iterable[float], live: Iterable[bool]) -> None:
-        """Add or replace memories; give float `vectors` (N, D) or their packed `bits` (N, D/8)."""
+    def put(self, ids: Iterable[int], vectors: np.ndarray, *, kinds: Iterable[str],
+            created: Iterable[float], live: Iterable[bool]) -> None:
+        """Add or replace memories from their float `vectors` (N, D)."""
         ids = np.asarray(list(ids), np.int64)
-        words = self._words(sign_bits(vectors) if bits is None else np.asarray(bits, np.uint8))
+        words = self._words(sign_bits(vectors))
         if self.n + len(ids) > len(self.ids):
             self._alloc(max(2 * len(self.ids), self.n + len(ids)))
         for i, rid, w, k, c, lv in zip(range(len(ids)), ids, words, kinds, created, live):
