@@ -6,9 +6,12 @@ The configuration of nanoGPT's README "I only have a macbook" run:
 tinyshakespeare. nanoGPT reports val loss 1.88 for it (about 3 minutes on a
 laptop CPU).
 
-Two blocks train in one run, one after the other, on the same settings: nanoGPT's
-own (`gpt2`: learned positions, LayerNorm, GELU MLP) and llmos's Llama block
-(`llama`: RoPE, RMSNorm, SwiGLU sized to the same parameter count).
+By default two sides train on the same tokens, alternating within each of three
+seeds: nanoGPT's own model and loop (`nanogpt`, bench/nanogpt_peer.py, fp32 as
+nanoGPT runs on a CPU) and llmos's `char` preset (`gpt2`: the same block, trained
+by llmos; `--precision bf16` for autocast). `--family` adds llmos's Llama block
+(`llama`: RoPE, RMSNorm, SwiGLU sized to the same parameter count). Figures are
+means over the seeds.
 
 MFU (model FLOPs utilisation) counts the FLOPs the model needs per token, as
 nanoGPT's `estimate_mfu` (PaLM appendix B):
@@ -17,9 +20,11 @@ nanoGPT's `estimate_mfu` (PaLM appendix B):
                                          H heads, Q head size, T context
 and divides the achieved rate by the CPU's peak fp32 rate, taken as
 threads x clock x 32 FLOPs/cycle (two 8-wide FMA units per core; pass
---peak-gflops to use another figure).
+--peak-gflops to use another figure); for a bf16 run that fp32 peak makes MFU
+read high.
 
     .venv/bin/python bench/train_char.py [--data PATH] [--steps 2000] [--threads N]
+        [--seeds 1337 1 2] [--precision bf16] [--grad-clip 0] [--family nanogpt,gpt2,llama]
 """
 from __future__ import annotations
 
