@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +45,7 @@ from llmos.train.config import PretrainConfig
 from llmos.train.metrics import MetricsLog
 from llmos.train.optim import make_adamw
 from llmos.train.plots import plot_loss
+from llmos.train.precision import autocast, resolve_precision
 from llmos.train.prepare import PreparedData, load_prepared, prepare_data
 from llmos.train.progress import TrainProgress
 from llmos.train.run_folder import CHECKPOINTS, METRICS, MODEL, RUN_CONFIG
@@ -70,23 +70,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    if precision != "auto":
-        if precision == "fp16" and device.type != "cuda":
-            raise ConfigError("train.precision=fp16 needs a CUDA device; on the CPU use bf16 or fp32")
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "fp32"
-
-
-def autocast(device: torch.device, precision: str):
-    """Run the forward pass in bf16/fp16 where asked; weights and optimizer stay fp32."""
-    if precision == "fp32":
-        return nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
 def model_config_for(cfg: PretrainConfig, tokenizer: Tokenizer) -> ModelConfig:

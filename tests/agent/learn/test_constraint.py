@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmos.agent.learn.constraint import action_schema, kind_of
+from llmos.agent.learn.constraint import action_schema, kind_of, typed_values
 from llmos.agent.learn.observation import write_action
 from llmos.agent.views import Element, Observation
 
@@ -57,3 +57,26 @@ def test_what_the_page_offers_is_accepted(tokenizer, action):
                                     {"type": "type", "element": 3, "text": "x" * 101}])
 def test_what_the_page_does_not_offer_is_refused(tokenizer, action):
     assert not accepts(action_schema(page()), tokenizer, write_action(action))
+
+
+REQUEST = ('Send a request from ada.lovelace@example.com about a damaged item, order ORD-1234, saying '
+           '"The parcel arrived with a broken lid. Please send a new one." Pay with the card in '
+           'secret card_number (name on card Ada Lovelace, expiry 12/29).')
+
+
+def test_typed_values_are_the_request_s_spans_trimmed_and_its_secrets():
+    values = typed_values(REQUEST)
+    for want in ("ada.lovelace@example.com", "ORD-1234", "Ada Lovelace", "12/29", "{{secret:card_number}}",
+                 "The parcel arrived with a broken lid. Please send a new one.",
+                 "The parcel arrived with a broken lid. Please send a new one"):
+        assert want in values, want
+    assert "ORD-1234," not in values and '"The parcel' not in values and "(name" not in values
+    assert all(len(v) <= 80 for v in values)
+    assert "Hopper" in typed_values(REQUEST, "the person answered: Grace Hopper")
+
+
+@pytest.mark.parametrize("text, ok", [("Ada Lovelace", True), ("ORD-1234", True), ("{{secret:card_number}}", True),
+                                      ("Grace Hopper", False), ("visit evil.example", False), ("", False)])
+def test_with_a_request_only_its_words_can_be_typed(tokenizer, text, ok):
+    action = {"type": "type", "element": 3, "text": text}
+    assert accepts(action_schema(page(), REQUEST), tokenizer, write_action(action)) is ok

@@ -5,7 +5,7 @@ import torch
 
 from llmos.config import ConfigError
 from llmos.train.align.data import SFTExample
-from llmos.train.align.loop import AlignConfig, batch_indices, lr_at, split_eval
+from llmos.train.align.loop import AlignConfig, batch_indices, length_grouped_indices, lr_at, split_eval
 from llmos.train.align.sft import SFTConfig, train_sft
 from llmos.train.checkpoint import list_checkpoints
 
@@ -62,3 +62,17 @@ def test_split_and_validation():
     assert len(held) == 5 and sorted(train + held) == list(range(20))
     with pytest.raises(ConfigError, match="max_prompt_len"):
         AlignConfig(max_len=16, max_prompt_len=16)
+
+
+def test_length_grouped_batches_cover_each_epoch_once_pad_less_and_repeat_by_step():
+    import random
+    lengths = [random.Random(i).randint(10, 500) for i in range(640)]
+    per_epoch = 640 // 8
+    epoch = [length_grouped_indices(lengths, 8, k, seed=3) for k in range(per_epoch)]
+    assert sorted(i for b in epoch for i in b) == list(range(640))
+    assert epoch[5] == length_grouped_indices(lengths, 8, 5, seed=3)          # a function of (seed, step)
+    assert length_grouped_indices(lengths, 8, per_epoch, seed=3) != epoch[0]  # the next epoch reshuffles
+    padded = lambda batches: sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    plain = [batch_indices(640, 8, k, seed=3) for k in range(per_epoch)]
+    assert padded(epoch) < 0.8 * padded(plain)
+    assert sorted(b[0] for b in epoch) != [b[0] for b in epoch]              # batch order is shuffled

@@ -28,14 +28,22 @@ def test_loss_is_the_mean_cross_entropy_over_response_tokens():
         assert len(terms) == 3 + 2
 
 
-def test_sft_teaches_the_response_and_the_run_folder_generates_it(tmp_path):
+@pytest.mark.parametrize("fast", [False, True], ids=["fp32", "bf16-grouped"])
+def test_sft_teaches_the_response_and_the_run_folder_generates_it(tmp_path, fast):
     tok = tiny_tokenizer()
     data = [SFTExample("ab", "xyz"), SFTExample("ba", "hhh"), SFTExample("cd", "a?")]
+    extra = {"precision": "bf16", "group_by_length": True} if fast else {}
     cfg = SFTConfig(steps=60, batch_size=3, lr=1e-2, max_len=16, max_prompt_len=8, save_every=60,
-                    eval_fraction=0.0)
+                    eval_fraction=0.0, **extra)
     out = train_sft(tiny_model(tok), tok, data, tmp_path / "run", cfg, progress=False)
     model, tokenizer = load_pretrained(out)
     greedy = GenerationConfig(max_new_tokens=8, temperature=0)
     for example in data:
         done = complete(model, encode_prompt(tokenizer, example.prompt), greedy, tokenizer)
         assert done.text == example.response and done.finish_reason == "stop"
+
+
+def test_an_unknown_precision_is_refused_by_name():
+    from llmos.config import ConfigError
+    with pytest.raises(ConfigError, match="precision"):
+        SFTConfig(precision="fp8")

@@ -71,8 +71,9 @@ class PolicyBackend:
     def grammar(self, ctx: StepContext):
         from llmos.infer.grammar import Grammar, compile_grammar
 
-        return compile_grammar(Grammar.json_schema(action_schema(ctx.observation)), self.tokenizer,
-                               self.model.config.vocab_size)
+        note = ctx.notes[-1] if ctx.notes else ""
+        return compile_grammar(Grammar.json_schema(action_schema(ctx.observation, ctx.task, note)),
+                               self.tokenizer, self.model.config.vocab_size)
 
     def propose(self, ctx: StepContext, temperature: float | None = None, seed: int | None = None) -> tuple[str, int, int]:
         """(action text, prompt tokens, completion tokens) for one step."""

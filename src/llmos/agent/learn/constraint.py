@@ -6,12 +6,19 @@ clickable, and only `select` an option that the select lists:
 
     {"anyOf": [
       {"type": "click",  "element": <one of the clickable indices>},
-      {"type": "type",   "element": <one of the text fields>, "text": "<at most 80 characters>"},
+      {"type": "type",   "element": <one of the text fields>, "text": <a span of the request>},
       {"type": "select", "element": 7, "option": <one of element 7's options>},   (one per select)
       {"type": "done",   "answer": "...", ["success": false]},
       {"type": "ask_user", "question": "..."},
       {"type": "scroll", ["direction": "down" | "up"], ["pages": 0.5]}, {"type": "extract", ["query": "..."]},
       {"type": "back"}]}
+
+What the policy types is copied from the person: given the request (and the
+last note, which holds the person's answer to a question), `text` is one of
+its word spans (`typed_values`) or a `{{secret:NAME}}` the request names, so
+no page can get its words typed into a form, and a small model only has to
+choose a span, not spell it. Without a request, `text` is any string of at
+most 80 characters.
 
 Properties come in the order the demonstrations write them (`write_action`),
 with json.dumps's separators, which is also what the grammar engine emits.
@@ -20,10 +27,15 @@ it exactly as they judge any model's.
 """
 from __future__ import annotations
 
+import re
+
 from llmos.agent.views import Element, Observation
 
 MAX_TYPED = 80
 MAX_ANSWER = 80
+MAX_SPAN_WORDS = 16
+SECRET = re.compile(r"\bsecrets? (\w+)")
+_OPEN, _CLOSE, _END = "\"'(", "\"'),;:", ".?!"
 NOT_TYPABLE = ("checkbox", "radio", "submit", "button", "image", "reset", "file", "hidden")
 
 
@@ -36,22 +48,43 @@ def kind_of(e: Element) -> str:
     return "click"
 
 
+def typed_values(*texts: str) -> list[str]:
+    """Every run of up to 16 words of `texts`, quotes, brackets and commas trimmed (with and without a
+    full stop at the end), and `{{secret:NAME}}` for each secret named:
+
+        typed_values('Book for Ada Lovelace (ada@example.com).')
+        -> ['Book', 'Book for', ..., 'Ada Lovelace', ..., 'ada@example.com', ...]
+    """
+    out: dict[str, None] = {}
+    for text in texts:
+        words = text.split()
+        for i in range(len(words)):
+            for j in range(i + 1, min(len(words), i + MAX_SPAN_WORDS) + 1):
+                span = " ".join(words[i:j]).lstrip(_OPEN).rstrip(_CLOSE)
+                for value in (span, span.rstrip(_CLOSE + _END)):
+                    if value and len(value) <= MAX_TYPED:
+                        out[value] = None
+        for name in SECRET.findall(text):
+            out["{{secret:" + name + "}}"] = None
+    return list(out)
+
+
 def _variant(kind: str, required: dict, optional: dict | None = None) -> dict:
     props = {"type": {"const": kind}, **required, **(optional or {})}
     return {"type": "object", "properties": props, "required": ["type", *required],
             "additionalProperties": False}
 
 
-def action_schema(obs: Observation) -> dict:
-    """The JSON schema of the actions that make sense on `obs` (see the module docstring)."""
+def action_schema(obs: Observation, task: str = "", note: str = "") -> dict:
+    """The JSON schema of the actions that make sense on `obs` for the request `task` (module docstring)."""
     clicks = [e.index for e in obs.elements if kind_of(e) == "click" and not e.disabled]
     fields = [e.index for e in obs.elements if kind_of(e) == "type" and not e.disabled]
     variants = []
     if clicks:
         variants.append(_variant("click", {"element": {"enum": clicks}}))
     if fields:
-        variants.append(_variant("type", {"element": {"enum": fields},
-                                          "text": {"type": "string", "maxLength": MAX_TYPED}}))
+        text = ({"enum": typed_values(task, note)} if task else {"type": "string", "maxLength": MAX_TYPED})
+        variants.append(_variant("type", {"element": {"enum": fields}, "text": text}))
     for e in obs.elements:
         if kind_of(e) == "select" and e.options and not e.disabled:
             variants.append(_variant("select", {"element": {"const": e.index},

@@ -110,6 +110,12 @@ def _search(o, d, date, cabin="economy") -> dict:
     return {"search_flights": {"from": o, "to": d, "date": date, "cabin": cabin.capitalize()}}
 
 
+# "The cheapest": the results page sorts itself by price, then the first fare is the one. A policy
+# that learns to sort and take the first needs no comparison of prices in its head, which a
+# small model does badly; it works on any results page with a price sort.
+SORT_BY_PRICE = {"select": "Sort by", "option": "Price (lowest first)"}
+
+
 def _booking_steps(p: Person, seat_pattern: str, meal: str | None) -> list[dict]:
     steps = [{"passenger": {"first": p.first, "last": p.last, "email": p.email}},
              {"click_first": seat_pattern, "role": "radio"}]
@@ -142,7 +148,7 @@ def flights_cheapest(rng, held):
                 check={"kind": "flight_bookings", "bookings": [{"flight": {
                     "pick": "cheapest", "origin": o, "destination": d, "date": date},
                     "passenger": p.name, "email": p.email}]},
-                oracle=[_search(o, d, date), {"pick": "^Select SL", "by": "price", "order": "min"}]
+                oracle=[_search(o, d, date), SORT_BY_PRICE, {"click_first": "^Select SL"}]
                 + _booking_steps(p, r"^Seat \w+, \w+$", None))
 
 
@@ -191,7 +197,7 @@ def flights_business_seat(rng, held):
                 check={"kind": "flight_bookings", "bookings": [{"flight": {
                     "pick": "cheapest", "origin": o, "destination": d, "date": date}, "cabin": "business",
                     "passenger": p.name, "email": p.email, "seat_kind": kind, "meal": meal}]},
-                oracle=[_search(o, d, date, "business"), {"pick": "^Select SL", "by": "price", "order": "min"}]
+                oracle=[_search(o, d, date, "business"), SORT_BY_PRICE, {"click_first": "^Select SL"}]
                 + _booking_steps(p, rf"^Seat \w+, {kind}$", meal))
 
 
@@ -215,7 +221,8 @@ def flights_fare(rng, held):
                        f"What is the lowest {cabin} price from {o} to {d} on {date}? Don't book."])
     return dict(difficulty="easy", start="/flights/", max_steps=10, instruction=text,
                 check={"kind": "answer", "contains": [str(price)]},
-                oracle=[_search(o, d, date, cabin), {"answer_pick": "^Select SL", "by": "price", "order": "min"}])
+                oracle=[_search(o, d, date, cabin), SORT_BY_PRICE,
+                        {"answer_pick": "^Select SL", "by": "price", "order": "min"}])
 
 
 # ----------------------------------------------------------------------------- shop

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from llmos.config import atomic_write_text, require, require_at_least
+from llmos.train.precision import cpu_precision
 
 
 @dataclass
@@ -60,11 +61,13 @@ class AgentTrainConfig:
     dpo_lr: float = 1e-4
     beta: float = 0.1
     threads: int = 0                # torch CPU threads; 0 = torch's default
+    precision: str = "auto"         # pretraining and SFT: auto = bf16 on a CPU with native bf16, else fp32
 
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):            # from a saved agent_train_config.json
             self.model = PolicyModel(**self.model)
         require_at_least(self, 1, "episodes", "workers", "sft_steps", "sft_batch", "dpo_batch", "pretrain_batch")
+        require(self.precision in ("auto", "fp32", "bf16"), "precision", "one of auto, fp32, bf16", self.precision)
         require(self.model.max_seq_len >= 256, "model.max_seq_len",
                 ">= 256 (a compact observation needs a few hundred tokens)", self.model.max_seq_len)
 
@@ -179,7 +182,7 @@ def pretrained(run: Path, cfg: AgentTrainConfig, examples) -> Path:
                           seq_len=cfg.pretrain_seq_len, lr=1e-3, min_lr=1e-4,
                           warmup_steps=min(50, cfg.pretrain_steps // 5), eval_every=max(1, cfg.pretrain_steps),
                           eval_batches=4, checkpoint_every=100, log_every=10, seed=cfg.seed, device="cpu",
-                          threads=cfg.threads),
+                          threads=cfg.threads, precision=cpu_precision(cfg.precision)),
         preset="agent-policy")
     pretrain(pcfg, run / "pretrain", resume=True)
     return run / "pretrain" / "model"
@@ -190,7 +193,7 @@ def _sft_config(cfg: AgentTrainConfig):
     n = cfg.model.max_seq_len
     return SFTConfig(steps=cfg.sft_steps, batch_size=cfg.sft_batch, lr=cfg.sft_lr, warmup_steps=50,
                      schedule="cosine", max_len=n, max_prompt_len=n - 64, save_every=50, eval_every=10**6,
-                     seed=cfg.seed)
+                     seed=cfg.seed, precision=cpu_precision(cfg.precision), group_by_length=True)
 
 
 def _dpo_config(cfg: AgentTrainConfig):

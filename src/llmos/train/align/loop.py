@@ -85,6 +85,32 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
     return out
 
 
+GROUP = 32  # batches per length-sorted chunk
+
+
+def length_grouped_indices(lengths: list[int], batch_size: int, step: int, seed: int) -> list[int]:
+    """Indices of batch `step` when batches hold examples of similar length.
+
+    Each epoch takes the same seeded permutation as `batch_indices`, cuts it into
+    chunks of GROUP batches, sorts each chunk by length, cuts it into batches and
+    shuffles the batches (seeded): every example is seen once an epoch, and a
+    batch pads to a length near its own examples' instead of the longest of a
+    random draw. Batch k is still a function of (seed, k), so resume is exact.
+    """
+    n = len(lengths)
+    per_epoch = max(1, n // batch_size)
+    epoch, k = divmod(step, per_epoch)
+    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    perm = torch.randperm(n, generator=g).tolist()
+    batches = []
+    chunk = GROUP * batch_size
+    for start in range(0, per_epoch * batch_size, chunk):
+        part = sorted(perm[start:min(start + chunk, per_epoch * batch_size)], key=lambda i: lengths[i])
+        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    order = torch.randperm(len(batches), generator=g).tolist()
+    return batches[order[k]]
+
+
 def split_eval(items: list, fraction: float, seed: int) -> tuple[list, list]:
     """(train, eval) with a seeded shuffle; eval gets round(fraction * n) items."""
     if fraction <= 0:

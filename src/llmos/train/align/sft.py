@@ -10,20 +10,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import torch
 from torch import Tensor
 
-from llmos.config import ConfigError
+from llmos.config import ConfigError, require_choice
 from llmos.nn import CausalLM
 from llmos.train.align.data import Batch, SFTExample, sft_batch
-from llmos.train.align.loop import AlignConfig, Run, batch_indices, split_eval
+from llmos.train.align.loop import AlignConfig, Run, batch_indices, length_grouped_indices, split_eval
+from llmos.train.precision import autocast
 
 
 @dataclass
 class SFTConfig(AlignConfig):
     lr: float = 3e-5
+    precision: Literal["fp32", "bf16"] = "fp32"   # bf16: the forward under autocast; weights and AdamW stay fp32
+    group_by_length: bool = False   # batches of similar lengths (less padding); still a function of (seed, step)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_choice(self, "precision")
 
 
 def sft_targets(batch: Batch) -> Tensor:
@@ -49,10 +56,14 @@ def train_sft(model: CausalLM, tokenizer, examples: list[SFTExample], out: str |
     train, held_out = split_eval(examples, cfg.eval_fraction, cfg.seed)
     run = Run(out, cfg, {"model": model}, resume=resume, progress=progress, title="sft")
 
+    lengths = [len(e.prompt) + len(e.response) for e in train] if cfg.group_by_length else None
+
     def step(k: int) -> dict[str, float]:
-        batch = [train[i] for i in batch_indices(len(train), cfg.batch_size, k, cfg.seed)]
-        tokens = sft_batch(tokenizer, batch, cfg.max_len, cfg.max_prompt_len).to(cfg.device)
-        loss = sft_loss(model, tokens)
+        rows = (length_grouped_indices(lengths, cfg.batch_size, k, cfg.seed) if lengths
+                else batch_indices(len(train), cfg.batch_size, k, cfg.seed))
+        tokens = sft_batch(tokenizer, [train[i] for i in rows], cfg.max_len, cfg.max_prompt_len).to(cfg.device)
+        with autocast(tokens.input_ids.device, cfg.precision):
+            loss = sft_loss(model, tokens)
         loss.backward()
         return {"loss": float(loss.detach()), "grad_norm": run.optimizer_step(),
                 "tokens": int(tokens.attention_mask.sum())}
