@@ -57,15 +57,24 @@ class Tokenizer:
     # ------------------------------------------------------------------ building
     @classmethod
     def train_bpe(cls, texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2,
-                  show_progress: bool = False) -> Tokenizer:
-        """Learn a GPT-2 style byte-level BPE with `vocab_size` tokens from `texts`."""
+                  show_progress: bool = False, spaces_apart: bool = False) -> Tokenizer:
+        """Learn a GPT-2 style byte-level BPE with `vocab_size` tokens from `texts`.
+
+        spaces_apart: every space is a token of its own, so no word carries a
+        leading space: " Berlin" is [" ", "Berlin"] and '"Berlin"' is ['"',
+        'Berlin', '"'], the same "Berlin" token wherever the word stands. A
+        small model that must copy a value from a sentence into JSON then
+        copies tokens instead of translating them (about 1.3x more tokens).
+        """
         if vocab_size < 257:
             raise TokenizerError(f"vocab_size={vocab_size} is too small for byte-level BPE: "
                                  "it needs the 256 byte tokens plus <|endoftext|>; use at least 257")
         backend = RustTokenizer(models.BPE())
         # GPT-2's pre-tokenizer: split on its regex (words, numbers, punctuation, spaces),
         # then map every byte to a printable stand-in character so merges work on bytes.
-        backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        backend.pre_tokenizer = (pre_tokenizers.Sequence([pre_tokenizers.Split(" ", behavior="isolated"), byte_level])
+                                 if spaces_apart else byte_level)
         backend.decoder = decoders.ByteLevel()
         trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
                                       special_tokens=[EOS], show_progress=show_progress,

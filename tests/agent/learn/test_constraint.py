@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmos.agent.learn.constraint import action_schema, kind_of, typed_values
+from llmos.agent.learn.constraint import action_schema, kind_of, named_options, typed_values
 from llmos.agent.learn.observation import write_action
 from llmos.agent.views import Element, Observation
 
@@ -80,3 +80,20 @@ def test_typed_values_are_the_request_s_spans_trimmed_and_its_secrets():
 def test_with_a_request_only_its_words_can_be_typed(tokenizer, text, ok):
     action = {"type": "type", "element": 3, "text": text}
     assert accepts(action_schema(page(), REQUEST), tokenizer, write_action(action)) is ok
+
+
+def test_a_select_offers_the_options_the_request_names_else_all():
+    cities = ["Choose a city", "Amsterdam", "Berlin", "Paris", "Rome"]
+    trip = "Book the cheapest flight from Berlin to Rome on 2025-06-12 for Ada (ada@example.com)."
+    assert named_options(cities, trip) == ["Berlin", "Rome"]
+    assert named_options(["2025-06-11", "2025-06-12"], trip) == ["2025-06-12"]
+    assert named_options(["Departure time", "Price (lowest first)"], trip) == []
+    sizes = ["S", "M", "L", "XL"]
+    assert named_options(sizes, "Register Ada's place, T-shirt size M.") == ["M"]      # "Ada's" names no S
+    assert named_options(["Delivery", "Damaged item"], "about a damaged item, order 12") == ["Damaged item"]
+    schema = action_schema(page(), "Ship it to Spain, please.")
+    select = next(v for v in schema["anyOf"] if v["properties"]["type"] == {"const": "select"})
+    assert select["properties"]["option"] == {"enum": ["Spain"]}
+    unnamed = action_schema(page(), "Ship it abroad.")
+    select = next(v for v in unnamed["anyOf"] if v["properties"]["type"] == {"const": "select"})
+    assert select["properties"]["option"] == {"enum": ["France", "Spain"]}

@@ -78,7 +78,14 @@ def test_tiny_pipeline_end_to_end(tmp_path, one_thread):
         listed = {e.index for e in ctx.observation.elements}
         assert "element" not in action or action["element"] in listed
         assert write_action(action) == text                # the grammar's layout is the training layout
+        assert 0.0 < policy.last_confidence <= 1.0          # p(action) under the constraint
     assert action_schema(ctx.observation)["anyOf"]
+
+    # below its confidence threshold the policy asks the person instead of acting
+    from llmos.agent.views import ModelRequest
+    unsure = PolicyBackend(policy=model, tokenizer=tok, min_confidence=1.01)
+    reply = unsure.complete(ModelRequest(messages=[], context=ctx))
+    assert json.loads(reply.text)["type"] == "ask_user" and "probability" in json.loads(reply.text)["question"]
 
     # 4. one DPO step with the DPO machinery
     prefs = [PreferencePair(p["prompt"], p["chosen"], p["rejected"]) for p in pairs] or \
@@ -117,3 +124,7 @@ def test_the_train_config_checks_itself_when_built():
     with _pytest.raises(ConfigError, match="model.max_seq_len must be >= 256"):
         AgentTrainConfig(model=PolicyModel(max_seq_len=128))
     assert AgentTrainConfig(model={"d_model": 96}).model == PolicyModel(d_model=96)
+    with _pytest.raises(ConfigError, match="until must be one of demos, pretrain, sft, rollouts, dpo"):
+        AgentTrainConfig(until="bench")
+    with _pytest.raises(ConfigError, match="precision"):
+        AgentTrainConfig(precision="fp16")

@@ -14,9 +14,22 @@ OpenAI API.
 
 Sampling (`temperature` > 0, a seed per call) is what the DPO rollouts use to
 branch; the agent itself decodes greedily.
+
+Confidence: after decoding, the action's probability under the constraint is
+read off one more forward pass,
+
+    p(action) = prod_t softmax(logits_t masked to the grammar's allowed tokens)[a_t]
+
+(tokens the grammar forces count 1). Below `min_confidence` the policy does not
+act: it asks the person instead (`ask_user`), which is how a task outside what
+it learned ends in ASK_USER rather than in a guess. `min_confidence` defaults
+to what `llmos agent train` measured on its own demonstrations
+(RUN/model/policy.json), 0 (never ask) without one.
 """
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import torch
@@ -28,6 +41,7 @@ from llmos.agent.views import ModelReply, ModelRequest, StepContext
 
 MAX_NEW_TOKENS = 128
 MIN_NEW_TOKENS = 64   # room kept for the reply when a long page fills the context
+POLICY_FILE = "policy.json"   # beside the model: {"min_confidence": p} calibrated by `llmos agent train`
 
 
 def policy_folder(path: str | Path) -> Path:
@@ -45,7 +59,9 @@ class PolicyBackend:
 
     def __init__(self, model: str | Path | None = None, *, policy=None, tokenizer=None,
                  temperature: float = 0.0, seed: int | None = None, constrained: bool = True,
-                 max_new_tokens: int = MAX_NEW_TOKENS, threads: int | None = None):
+                 max_new_tokens: int = MAX_NEW_TOKENS, threads: int | None = None,
+                 min_confidence: float | None = None):
+        saved = {}
         if policy is None:
             from llmos.hub import load_pretrained
             if model is None:
@@ -54,10 +70,14 @@ class PolicyBackend:
             policy, tokenizer = load_pretrained(folder)
             if tokenizer is None:
                 raise FileNotFoundError(f"{folder} has no tokenizer.json beside the model")
+            if (folder / POLICY_FILE).exists():
+                saved = json.loads((folder / POLICY_FILE).read_text())
         self.model, self.tokenizer = policy.eval(), tokenizer
         self.name = f"llmos-policy:{Path(model).name if model else 'in-memory'}"
         self.temperature, self.seed, self.constrained = temperature, seed, constrained
         self.max_new_tokens = max_new_tokens
+        self.min_confidence = float(saved.get("min_confidence", 0.0) if min_confidence is None else min_confidence)
+        self.last_confidence = 1.0
         self.calls = 0
         if threads:
             torch.set_num_threads(threads)
@@ -87,7 +107,25 @@ class PolicyBackend:
                                seed=self.seed if seed is None else seed)
         grammar = self.grammar(ctx) if self.constrained else None
         out = complete(self.model, ids, cfg, tokenizer=self.tokenizer, grammar=grammar)
+        self.last_confidence = self.confidence(ids, out.tokens, grammar)
         return out.text or "", len(ids), len(out.tokens)
+
+    @torch.no_grad()
+    def confidence(self, prompt: list[int], tokens: list[int], grammar=None) -> float:
+        """p(tokens | prompt), each step's distribution masked to what `grammar` allows (module docstring)."""
+        if not tokens:
+            return 0.0
+        seq = torch.tensor([prompt + tokens])                                       # (1, P+N)
+        logits = self.model(seq).logits[0, len(prompt) - 1:len(prompt) - 1 + len(tokens)].float()  # (N, V)
+        state = grammar.start() if grammar is not None else None
+        total = 0.0
+        for row, token in zip(logits, tokens):
+            if state is not None:
+                allowed = state.allowed()[:row.shape[0]]
+                row = row.masked_fill(~allowed, float("-inf"))
+                state.advance(token)
+            total += float(row.log_softmax(-1)[token])
+        return math.exp(total)
 
     def complete(self, request: ModelRequest) -> ModelReply:
         self.calls += 1
@@ -96,4 +134,8 @@ class PolicyBackend:
             text, n_prompt, n_new = self.propose(request.context, seed=seed)
         except (ValueError, RuntimeError) as e:
             raise BackendError(f"the policy could not decode this step: {e}") from None
+        if self.last_confidence < self.min_confidence and not text.startswith('{"type": "ask_user"'):
+            text = json.dumps({"type": "ask_user", "question": (
+                f"I am not sure how to go on (my best next step, {text}, has probability "
+                f"{self.last_confidence:.2f}); what should I do?")})
         return ModelReply(text=text, prompt_tokens=n_prompt, completion_tokens=n_new)

@@ -15,17 +15,20 @@ def train(out: Path = Path("runs/agent"), overrides: list[str] | None = None) ->
     and the observations (or `base=RUN`); SFT on the demonstrations; rollouts of the SFT policy
     with branching and judging (Agent Q style); DPO on the step-level preference pairs. Writes
     OUT/model (the policy), OUT/progress.json (stages and their times) and each stage's run folder.
-    Run the same command again to resume an interrupted run.
+    Run the same command again to resume an interrupted run; `until=sft` stops after a stage (the
+    next run with a later `until` goes on from there).
 
     Settings: episodes, workers, seed, base, pretrain_steps, pretrain_batch, pretrain_seq_len,
     sft_steps, sft_batch, sft_lr, rollout_tasks, samples, temperature, verify, dpo_steps, dpo_batch,
-    dpo_lr, beta, threads, model.d_model, model.n_layers, model.n_heads, model.n_kv_heads, model.d_ff,
+    dpo_lr, beta, threads, precision (auto, fp32, bf16), until (demos, pretrain, sft, rollouts, dpo),
+    model.d_model, model.n_layers, model.n_heads, model.n_kv_heads, model.d_ff,
     model.max_seq_len, model.vocab_size.
 
     Args:
         out: the run folder to write (or resume).
         overrides: settings such as episodes=2000 sft_steps=1200 model.d_model=192.
     """
+    import dataclasses
     import json
 
     from llmos.agent.learn.pipeline import AgentTrainConfig, train_policy
@@ -33,12 +36,12 @@ def train(out: Path = Path("runs/agent"), overrides: list[str] | None = None) ->
 
     saved = out / "agent_train_config.json"
     cfg = load_config(AgentTrainConfig, saved) if saved.exists() else AgentTrainConfig()
-    cfg = override(cfg, overrides or [])
+    cfg = override(dataclasses.replace(cfg, until="dpo"), overrides or [])  # `until` is per invocation
     model = train_policy(out, cfg)
     stages = json.loads((out / "progress.json").read_text())["stages"]
     for name, info in stages.items():
         print(f"{name:9} {info['seconds']:8.1f} s  " + ", ".join(f"{k}={v}" for k, v in info.items() if k != "seconds"))
-    print(f"policy written to {model}")
+    print(f"policy written to {model}" if cfg.until == "dpo" else f"stopped after {cfg.until}: {model}")
     return 0
 
 

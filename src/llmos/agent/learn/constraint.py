@@ -20,6 +20,13 @@ no page can get its words typed into a form, and a small model only has to
 choose a span, not spell it. Without a request, `text` is any string of at
 most 80 characters.
 
+The same holds for a choice the request makes: where the request names some
+of a select's options (as whole words, case aside; options of one or two
+characters, like a size "M", as written), the policy chooses among those
+(`named_options`): "from Berlin to Rome on 2025-06-12" leaves From and To
+a choice of two cities and Date one date. A select whose options the request
+does not name (a sort order, say) keeps all of them.
+
 Properties come in the order the demonstrations write them (`write_action`),
 with json.dumps's separators, which is also what the grammar engine emits.
 A valid action is still only a proposal: the agent's policy and limits judge
@@ -69,6 +76,18 @@ def typed_values(*texts: str) -> list[str]:
     return list(out)
 
 
+def named_options(options: list[str], *texts: str) -> list[str]:
+    """The options that `texts` name as whole words (case aside, but as written when 1-2 characters long)."""
+    def named(option: str) -> bool:
+        short = len(option.strip()) <= 2
+        want = option.strip() if short else option.strip().casefold()
+        if not want:
+            return False
+        pattern = re.compile(rf"(?<!\w){re.escape(want)}(?!\w)")
+        return any(pattern.search(text if short else text.casefold()) for text in texts if text)
+    return [o for o in options if named(o)]
+
+
 def _variant(kind: str, required: dict, optional: dict | None = None) -> dict:
     props = {"type": {"const": kind}, **required, **(optional or {})}
     return {"type": "object", "properties": props, "required": ["type", *required],
@@ -87,8 +106,9 @@ def action_schema(obs: Observation, task: str = "", note: str = "") -> dict:
         variants.append(_variant("type", {"element": {"enum": fields}, "text": text}))
     for e in obs.elements:
         if kind_of(e) == "select" and e.options and not e.disabled:
-            variants.append(_variant("select", {"element": {"const": e.index},
-                                                "option": {"enum": list(dict.fromkeys(e.options))}}))
+            options = list(dict.fromkeys(e.options))
+            options = (named_options(options, task, note) or options) if task else options
+            variants.append(_variant("select", {"element": {"const": e.index}, "option": {"enum": options}}))
     variants += [
         _variant("done", {"answer": {"type": "string", "maxLength": MAX_ANSWER}},
                  {"success": {"type": "boolean"}}),

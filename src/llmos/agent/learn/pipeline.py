@@ -27,6 +27,9 @@ from llmos.config import atomic_write_text, require, require_at_least
 from llmos.train.precision import cpu_precision
 
 
+STAGES = ("demos", "pretrain", "sft", "rollouts", "dpo")
+
+
 @dataclass
 class PolicyModel:
     family: str = "llama"
@@ -37,6 +40,7 @@ class PolicyModel:
     d_ff: int = 512
     max_seq_len: int = 1024
     vocab_size: int = 2048
+    spaces_apart: bool = True       # BPE whose spaces are tokens of their own (Tokenizer.train_bpe)
 
 
 @dataclass
@@ -62,11 +66,13 @@ class AgentTrainConfig:
     beta: float = 0.1
     threads: int = 0                # torch CPU threads; 0 = torch's default
     precision: str = "auto"         # pretraining and SFT: auto = bf16 on a CPU with native bf16, else fp32
+    until: str = "dpo"              # the last stage to run (demos, pretrain, sft, rollouts, dpo); run again to go on
 
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):            # from a saved agent_train_config.json
             self.model = PolicyModel(**self.model)
         require_at_least(self, 1, "episodes", "workers", "sft_steps", "sft_batch", "dpo_batch", "pretrain_batch")
+        require(self.until in STAGES, "until", "one of " + ", ".join(STAGES), self.until)
         require(self.precision in ("auto", "fp32", "bf16"), "precision", "one of auto, fp32, bf16", self.precision)
         require(self.model.max_seq_len >= 256, "model.max_seq_len",
                 ">= 256 (a compact observation needs a few hundred tokens)", self.model.max_seq_len)
@@ -173,11 +179,20 @@ def pretrained(run: Path, cfg: AgentTrainConfig, examples) -> Path:
     from llmos.train.pretrain import pretrain
     m = cfg.model
     corpus = write_corpus(run, examples)
+    tokenizer = "bpe"
+    if m.spaces_apart:   # the same "Paris" token in the request, on the page and in the action's JSON
+        from llmos.text.corpus import read_corpus
+        from llmos.text.tokenizer import Tokenizer
+        folder = run / "tokenizer"
+        if not (folder / "tokenizer.json").exists():
+            docs = list(read_corpus("default")) + [f"{e.prompt} {e.response}" for e in examples]
+            Tokenizer.train_bpe(docs, m.vocab_size, spaces_apart=True).save(folder)
+        tokenizer = str(folder)
     pcfg = PretrainConfig(
         model=ModelConfig.for_family(m.family, vocab_size=m.vocab_size, d_model=m.d_model, n_layers=m.n_layers,
                                      n_heads=m.n_heads, n_kv_heads=m.n_kv_heads, d_ff=m.d_ff,
                                      max_seq_len=m.max_seq_len),
-        data=DataConfig(corpus=str(corpus), tokenizer="bpe", vocab_size=m.vocab_size),
+        data=DataConfig(corpus=str(corpus), tokenizer=tokenizer, vocab_size=m.vocab_size),
         train=TrainConfig(max_steps=max(1, cfg.pretrain_steps), batch_size=cfg.pretrain_batch,
                           seq_len=cfg.pretrain_seq_len, lr=1e-3, min_lr=1e-4,
                           warmup_steps=min(50, cfg.pretrain_steps // 5), eval_every=max(1, cfg.pretrain_steps),
@@ -209,7 +224,8 @@ def _load(folder: Path):
 
 
 def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print) -> Path:
-    """Run (or resume) every stage in `run`; returns RUN/model."""
+    """Run (or resume) every stage in `run` up to `cfg.until`; returns RUN/model (or, stopping early, the
+    last stage's model folder, or `run` after the demonstrations)."""
     import torch
 
     from llmos.agent.learn.backend import PolicyBackend
@@ -233,11 +249,15 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         prog.mark("demos", episodes=len(episodes), successful=sum(e.success for e in episodes))
     examples = sft_examples(_all_demos(run))
     log(f"demonstrations: {prog.data['stages']['demos']['episodes']} episodes, {len(examples)} steps")
+    if cfg.until == "demos":
+        return run
 
     prog.start("pretrain")
     base = pretrained(run, cfg, examples)
     if not prog.done("pretrain"):
         prog.mark("pretrain", base=str(base))
+    if cfg.until == "pretrain":
+        return base
 
     if not prog.done("sft"):
         prog.start("sft")
@@ -246,6 +266,8 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         train_sft(model, tok, examples, run / "sft", _sft_config(cfg), resume=(run / "sft").exists(),
                   callback=lambda k: prog.tick("sft"))
         prog.mark("sft", examples=len(examples))
+    if cfg.until == "sft":
+        return run / "sft" / "model"
 
     if not prog.done("rollouts"):
         prog.start("rollouts")
@@ -259,6 +281,8 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
                   outcome_pairs=sum(p["judge"] == "outcome" for p in pairs))
     pairs = [p for x in (run / "rollouts.jsonl").read_text().splitlines() if x.strip()
              for p in json.loads(x)["pairs"]]
+    if cfg.until == "rollouts":
+        return run / "sft" / "model"
 
     final = run / "sft" / "model"
     if pairs and not prog.done("dpo"):
