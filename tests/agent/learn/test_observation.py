@@ -1,4 +1,4 @@
-"""The compact observation: every listed element with what it holds, nothing repeated, the task first."""
+"""The compact observation: every listed element with what it holds, nothing repeated, the task last."""
 from __future__ import annotations
 
 import json
@@ -29,16 +29,16 @@ def test_render_lists_every_element_with_its_state_and_keeps_only_new_page_text(
                                            outcome="error: there is no element 9")])
     text = render(ctx)
     lines = text.splitlines()
-    assert lines[0] == "task: Book it for Ada Lovelace"
-    assert lines[1] == "page: /flights/booking/BK1001/passenger | Passenger details"
-    assert lines[2] == 'done: click 2; type 3 "Ada"; click 9 (error: there is no element 9)'
+    assert lines[0] == "page: /flights/booking/BK1001/passenger | Passenger details"
+    assert lines[1] == 'done: click 2; type 3 "Ada"; click 9 (error: there is no element 9)'
     assert '3 textbox First name ="Ada"' in lines
     assert '4 combobox Meal ="Vegan" <No preference|Vegan>' in lines
     assert "5 radio Seat 10A, window [x]" in lines and "6 checkbox Newsletter [ ]" in lines
     assert "7 button Continue disabled" in lines
     # the host and port say nothing the policy can use; element labels are not repeated as text
     assert "127.0.0.1" not in text
-    assert lines[-2] == "text: Passenger details / Flight SL107: Lisbon to Paris, departs 09:15"
+    assert lines[-3] == "text: Passenger details / Flight SL107: Lisbon to Paris, departs 09:15"
+    assert lines[-2] == "task: Book it for Ada Lovelace"     # last: the values an action copies are near it
     assert lines[-1] == "action:"
 
 

@@ -49,7 +49,7 @@ def test_tiny_pipeline_end_to_end(tmp_path, one_thread):
     assert collect([task], tmp_path / "demos.jsonl", progress=False)[0].task == task.id   # resumed, not replayed
     assert len(read_episodes(tmp_path / "demos.jsonl")) == 1
     examples = sft_examples(episodes)
-    assert len(examples) == 3 and examples[0].prompt.startswith(f"task: {task.instruction}")
+    assert len(examples) == 3 and examples[0].prompt.endswith(f"task: {task.instruction}\naction:")
     assert json.loads(examples[-1].response)["type"] == "done"
 
     # 2. one SFT step with the SFT machinery

@@ -3,7 +3,6 @@
 A small model has a short context, so the step's `StepContext` is written as
 plain lines with nothing repeated and nothing it cannot act on:
 
-    task: Book the cheapest economy flight from Lisbon to Paris on 2025-06-12 for ...
     page: /flights/booking/BK1001/passenger | Passenger details
     done: select 3 "Lisbon"; select 4 "Paris"; click 8
     note: (the last note: a nudge from the loop guard, the person's answer, an extract)
@@ -11,7 +10,15 @@ plain lines with nothing repeated and nothing it cannot act on:
     5 radio Economy [x]
     4 select To ="Choose a city" <Amsterdam|Berlin|Lisbon|Madrid|Paris|Rome>
     text: Flight SL107: Lisbon to Paris, 2025-06-12, departs 09:15, arrives 11:45, ...
+    task: Book the cheapest economy flight from Lisbon to Paris on 2025-06-12 for ...
     action:
+
+The task comes last, just before the action: the values an action copies
+(a city, a name, an email) are then a few dozen tokens back rather than a few
+hundred, which a small model learns to reach far sooner (with the task first,
+a 2.4 M-parameter policy trained as long learned each field's most common
+value instead), and a prompt cut to fit the context loses the page's first
+lines, never the task.
 
 Every element the agent listed is kept, with its index, role, label, value,
 checked state and options (links lose their href: the host and port of the
@@ -68,10 +75,10 @@ def _history_item(action: dict) -> str:
 
 
 def render(ctx: StepContext, max_text: int = MAX_TEXT) -> str:
-    """The prompt for one step: task, page, recent actions, elements, page text, then `action:`."""
+    """The prompt for one step: page, recent actions, elements, page text, task, then `action:`."""
     obs = ctx.observation
     path = urlparse(obs.url).path if obs.url.startswith("http") else obs.url
-    lines = [f"task: {ctx.task}", f"page: {path or '(none)'} | {obs.title}"]
+    lines = [f"page: {path or '(none)'} | {obs.title}"]
     history = []
     for h in ctx.history[-MAX_HISTORY:]:
         item = _history_item(h.action.model_dump(exclude={"thought"})) if h.action else "the person"
@@ -86,7 +93,7 @@ def render(ctx: StepContext, max_text: int = MAX_TEXT) -> str:
     text = _page_text(ctx, max_text)
     if text:
         lines.append(f"text: {text}")
-    lines.append("action:")
+    lines += [f"task: {ctx.task}", "action:"]
     return "\n".join(lines)
 
 

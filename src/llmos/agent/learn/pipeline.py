@@ -60,6 +60,7 @@ class AgentTrainConfig:
     samples: int = 2                # sampled alternatives per step (branching)
     temperature: float = 1.0
     verify: bool = True             # replay the first divergence with the oracle's action
+    renamed_copies: int = 2         # per demonstration step, copies with cities, dates and people renamed (augment.py)
     dpo_steps: int = 60
     dpo_batch: int = 8
     dpo_lr: float = 1e-4
@@ -72,6 +73,7 @@ class AgentTrainConfig:
         if isinstance(self.model, dict):            # from a saved agent_train_config.json
             self.model = PolicyModel(**self.model)
         require_at_least(self, 1, "episodes", "workers", "sft_steps", "sft_batch", "dpo_batch", "pretrain_batch")
+        require_at_least(self, 0, "renamed_copies")
         require(self.until in STAGES, "until", "one of " + ", ".join(STAGES), self.until)
         require(self.precision in ("auto", "fp32", "bf16"), "precision", "one of auto, fp32, bf16", self.precision)
         require(self.model.max_seq_len >= 256, "model.max_seq_len",
@@ -249,6 +251,10 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         prog.mark("demos", episodes=len(episodes), successful=sum(e.success for e in episodes))
     examples = sft_examples(_all_demos(run))
     log(f"demonstrations: {prog.data['stages']['demos']['episodes']} episodes, {len(examples)} steps")
+    if cfg.renamed_copies:
+        from llmos.agent.learn.augment import renamed_copies
+        examples += renamed_copies(examples, cfg.renamed_copies, cfg.seed)
+        log(f"with renamed copies: {len(examples)} examples")
     if cfg.until == "demos":
         return run
 
