@@ -95,6 +95,13 @@ def test_tiny_pipeline_end_to_end(tmp_path, one_thread):
     assert (dpo / "model" / "config.json").exists()
     assert PolicyBackend(dpo).name.startswith("llmos-policy")
 
+    # 5. the confidence threshold, measured on the demonstrations and read back by the backend
+    from llmos.agent.learn.calibrate import calibrate
+    info = calibrate(dpo / "model", episodes, steps=3, quantile=0.0, cap=1.0)
+    assert info["steps"] == 3 and 0.0 <= info["min_confidence"] <= 1.0
+    assert PolicyBackend(dpo).min_confidence == info["min_confidence"]
+    assert PolicyBackend(dpo, min_confidence=0.25).min_confidence == 0.25
+
 
 def test_progress_adds_up_the_time_of_an_interrupted_stage(tmp_path, monkeypatch):
     import llmos.agent.learn.pipeline as pipeline

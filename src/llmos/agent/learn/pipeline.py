@@ -7,7 +7,8 @@
     RUN/sft/                 `llmos sft` run on the demonstrations (prompt = compact observation)
     RUN/rollouts.jsonl       one line per rolled-out variant, with its preference pairs
     RUN/dpo/                 `llmos dpo` run on those pairs
-    RUN/model/               the policy: SFT+DPO (or SFT when no pair was found)
+    RUN/model/               the policy: SFT+DPO (or SFT when no pair was found), with policy.json:
+                             the confidence below which it asks (calibrate.py)
 
 Every stage is resumable: demonstrations and rollouts append one line per
 episode, the training stages are llmos run folders with checkpoints, and a
@@ -301,9 +302,14 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         prog.mark("dpo", pairs=len(prefs))
     if prog.done("dpo"):
         final = run / "dpo" / "model"
-    if (run / "model").exists():
-        shutil.rmtree(run / "model")
-    shutil.copytree(final, run / "model")
+    if not prog.done("calibrate"):
+        from llmos.agent.learn.calibrate import calibrate
+        prog.start("calibrate")
+        if (run / "model").exists():
+            shutil.rmtree(run / "model")
+        shutil.copytree(final, run / "model")
+        info = calibrate(run / "model", _all_demos(run), seed=cfg.seed)
+        prog.mark("calibrate", min_confidence=info["min_confidence"], agreement=info["agreement"])
     prog.start("done")
     prog.data["stages"].pop("done", None)
     total = round(sum(s["seconds"] for s in prog.data["stages"].values()), 1)

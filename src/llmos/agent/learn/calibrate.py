@@ -1,0 +1,56 @@
+"""The policy's confidence threshold, measured on its own demonstrations.
+
+The policy asks the person instead of acting when its action's probability
+under the constraint is below `min_confidence` (backend.py). The threshold is
+set from steps it was trained on: their greedy actions' confidences, where the
+action is the oracle's, are what "knowing what to do" looks like, and the
+threshold is their `quantile` (1% by default), capped at `cap`:
+
+    RUN/model/policy.json   {"min_confidence": 0.41, "quantile": 0.01, "steps": 300,
+                             "agreement": 0.97, "confidence_when_right": {...}, "confidence_when_wrong": {...}}
+
+so about one in a hundred steps it would have got right becomes a question,
+while a page or a request unlike anything it learned (a hotel on an airline's
+site) gives lower confidences and ends in ASK_USER rather than a guess.
+"""
+from __future__ import annotations
+
+import json
+import random
+import statistics
+from pathlib import Path
+
+from llmos.agent.learn.backend import POLICY_FILE, PolicyBackend
+
+
+def _summary(values: list[float]) -> dict:
+    if not values:
+        return {}
+    q = sorted(values)
+    return {"n": len(q), "min": round(q[0], 4), "p01": round(q[int(0.01 * len(q))], 4),
+            "p10": round(q[int(0.1 * len(q))], 4), "median": round(statistics.median(q), 4)}
+
+
+def calibrate(folder: str | Path, episodes, steps: int = 300, quantile: float = 0.01, cap: float = 0.5,
+              seed: int = 0) -> dict:
+    """Measure the threshold on `steps` steps of `episodes` and write it to FOLDER/policy.json."""
+    folder = Path(folder)
+    policy = PolicyBackend(folder, min_confidence=0.0)
+    pool = [(s.context, s.action) for e in episodes if e.success for s in e.steps]
+    random.Random(seed).shuffle(pool)
+    right, wrong = [], []
+    for ctx, want in pool[:steps]:
+        text, _, _ = policy.propose(ctx, temperature=0.0)
+        try:
+            got = json.loads(text)
+        except json.JSONDecodeError:
+            got = None
+        same = got == want or (got is not None and got.get("type") == want.get("type") == "done")
+        (right if same else wrong).append(policy.last_confidence)
+    ranked = sorted(right)
+    threshold = min(cap, ranked[int(quantile * len(ranked))]) if ranked else 0.0
+    info = {"min_confidence": round(threshold, 4), "quantile": quantile, "cap": cap,
+            "steps": len(right) + len(wrong), "agreement": round(len(right) / max(1, len(right) + len(wrong)), 4),
+            "confidence_when_right": _summary(right), "confidence_when_wrong": _summary(wrong)}
+    (folder / POLICY_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    return info
