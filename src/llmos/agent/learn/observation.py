@@ -15,10 +15,9 @@ plain lines with nothing repeated and nothing it cannot act on:
 
 The task comes last, just before the action: the values an action copies
 (a city, a name, an email) are then a few dozen tokens back rather than a few
-hundred, which a small model learns to reach far sooner (with the task first,
-a 2.4 M-parameter policy trained as long learned each field's most common
-value instead), and a prompt cut to fit the context loses the page's first
-lines, never the task.
+hundred, and a prompt cut to fit the context loses the page's first lines,
+never the task. (Where the task stands did not, on its own, make a 2.4
+M-parameter policy copy values from it; see BENCHMARKS.md.)
 
 Every element the agent listed is kept, with its index, role, label, value,
 checked state and options (links lose their href: the host and port of the

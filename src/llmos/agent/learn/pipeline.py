@@ -250,7 +250,8 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         prog.start("demos")
         episodes = demonstrations(run, cfg)
         prog.mark("demos", episodes=len(episodes), successful=sum(e.success for e in episodes))
-    examples = sft_examples(_all_demos(run))
+    episodes = _all_demos(run)
+    examples = sft_examples(episodes)
     log(f"demonstrations: {prog.data['stages']['demos']['episodes']} episodes, {len(examples)} steps")
     if cfg.renamed_copies:
         from llmos.agent.learn.augment import renamed_copies
@@ -308,7 +309,7 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         if (run / "model").exists():
             shutil.rmtree(run / "model")
         shutil.copytree(final, run / "model")
-        info = calibrate(run / "model", _all_demos(run), seed=cfg.seed)
+        info = calibrate(run / "model", episodes, seed=cfg.seed)
         prog.mark("calibrate", min_confidence=info["min_confidence"], agreement=info["agreement"])
     prog.start("done")
     prog.data["stages"].pop("done", None)

@@ -17,6 +17,7 @@ it would have read without the interruption, and sampling in PPO is seeded by
 """
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> list[int]:
 GROUP = 32  # batches per length-sorted chunk
 
 
-def length_grouped_indices(lengths: list[int], batch_size: int, step: int, seed: int) -> list[int]:
+def length_grouped_indices(lengths: tuple[int, ...], batch_size: int, step: int, seed: int) -> list[int]:
     """Indices of batch `step` when batches hold examples of similar length.
 
     Each epoch takes the same seeded permutation as `batch_indices`, cuts it into
@@ -96,10 +97,18 @@ def length_grouped_indices(lengths: list[int], batch_size: int, step: int, seed:
     shuffles the batches (seeded): every example is seen once an epoch, and a
     batch pads to a length near its own examples' instead of the longest of a
     random draw. Batch k is still a function of (seed, k), so resume is exact.
+    An epoch's batches are built once and kept (`_epoch_batches`), not per step.
     """
+    per_epoch = max(1, len(lengths) // batch_size)
+    epoch, k = divmod(step, per_epoch)
+    return _epoch_batches(tuple(lengths), batch_size, epoch, seed)[k]
+
+
+@functools.lru_cache(maxsize=2)
+def _epoch_batches(lengths: tuple[int, ...], batch_size: int, epoch: int, seed: int) -> list[list[int]]:
+    """The batches of one epoch in the order they are read (see length_grouped_indices)."""
     n = len(lengths)
     per_epoch = max(1, n // batch_size)
-    epoch, k = divmod(step, per_epoch)
     g = torch.Generator().manual_seed(seed * 100_003 + epoch)
     perm = torch.randperm(n, generator=g).tolist()
     batches = []
@@ -108,7 +117,7 @@ def length_grouped_indices(lengths: list[int], batch_size: int, step: int, seed:
         part = sorted(perm[start:min(start + chunk, per_epoch * batch_size)], key=lambda i: lengths[i])
         batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
     order = torch.randperm(len(batches), generator=g).tolist()
-    return batches[order[k]]
+    return [batches[i] for i in order]
 
 
 def split_eval(items: list, fraction: float, seed: int) -> tuple[list, list]:

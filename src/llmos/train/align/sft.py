@@ -56,7 +56,7 @@ def train_sft(model: CausalLM, tokenizer, examples: list[SFTExample], out: str |
     train, held_out = split_eval(examples, cfg.eval_fraction, cfg.seed)
     run = Run(out, cfg, {"model": model}, resume=resume, progress=progress, title="sft")
 
-    lengths = [len(e.prompt) + len(e.response) for e in train] if cfg.group_by_length else None
+    lengths = tuple(len(e.prompt) + len(e.response) for e in train) if cfg.group_by_length else None
 
     def step(k: int) -> dict[str, float]:
         rows = (length_grouped_indices(lengths, cfg.batch_size, k, cfg.seed) if lengths
