@@ -12,6 +12,11 @@ each answer (the puzzle's numbers, each once, making 24):
     CoT-SC    SelfConsistency(CoT, k) over the answers            1 call of n=k samples (k = 10 and 100)
     ToT       ToT(Game24(), breadth=5, depth=3, n_propose=16)    a propose call per kept state, a value call per new state
 
+ToT runs twice: valued by one greedy valuation per state (sure / impossible,
+as the paper samples them), and valued by logprobs (the expected value of a
+valuation, from one score call per state, which ranks the many states valued
+"sure" instead of leaving them tied).
+
 A proposed thought that is not a legal move from its state (a number not
 there, wrong arithmetic, a wrong list of what is left) is dropped by
 `Game24.next_state`, as the rules of the game would refuse it.
@@ -20,7 +25,7 @@ The table gives each method's success and its model calls (and sampled
 sequences) per puzzle, for comparison at equal compute. For reference, GPT-4
 in the ToT paper: IO 7.3%, CoT 4.0%, CoT-SC (k=100) 9.0%, ToT (b=5) 74%.
 
-    nice -n 5 .venv/bin/python bench/reason_game24.py --steps 4500 --d-model 128 --n-layers 3
+    .venv/bin/python bench/reason_game24.py --steps 8000 --d-model 128 --n-layers 3     # bf16 where native
 Figures: bench/results/reason_game24.json and reason_game24.png (a ToT search tree).
 """
 from __future__ import annotations
@@ -45,9 +50,14 @@ def main() -> None:
     ap.add_argument("--n-propose", type=int, default=16, help="ToT: proposals sampled per state (one call)")
     ap.add_argument("--max-thoughts", type=int, default=16, help="ToT: distinct legal thoughts kept per state")
     ap.add_argument("--breadth", default="5", help="ToT: states kept per depth, one row per b (comma-separated)")
+    ap.add_argument("--value-by", default="samples,logprobs",
+                    help="ToT: how states are valued, one row each: samples (one greedy valuation, as the "
+                         "paper samples them) or logprobs (the expected value, from one score call)")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "reason_game24.json")
     ap.add_argument("--run", default="runs/bench-game24")
     ap.add_argument("--skip-train", action="store_true", help="evaluate the model already in --run")
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads for training and decoding")
+    ap.add_argument("--precision", default="auto", help="training forward dtype: fp32, bf16, auto")
     args = ap.parse_args()
 
     import torch
@@ -56,12 +66,13 @@ def main() -> None:
     from llmos.reason.train import TrainTaskConfig, train_task
     from llmos.reason.tree_plot import draw_tree
     from llmos.text import game24 as g
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     began, train_seconds, params = time.time(), None, None
     if not args.skip_train:
         cfg = TrainTaskConfig(task="game24", format="cot", d_model=args.d_model, n_layers=args.n_layers,
                               d_ff=3 * args.d_model, max_seq_len=192, steps=args.steps, batch_size=args.batch_size,
-                              eval_n=5, threads=1)
+                              eval_n=5, threads=args.threads,
+                              precision=args.precision)
         r = train_task(cfg, args.run, lambda s, loss: print(f"step {s} loss {loss:.3f}", flush=True)
                        if s % 200 == 0 else None)
         print(f"trained {r.params:,} params in {r.seconds:.0f} s", flush=True)
@@ -75,9 +86,10 @@ def main() -> None:
         **{f"CoT-SC (k={k})": SelfConsistency(CoT(template="solve: {question} ->", trigger="", stop=["\n"],
                                                    max_tokens=140, numeric=False, logprobs=False),
                                                k=k, temperature=0.7) for k in map(int, args.sc_k.split(","))},
-        **{f"ToT (b={b})": ToT(task=Game24(), breadth=b, depth=3, n_propose=args.n_propose,
-                               max_thoughts=args.max_thoughts, n_value=1, stop=["\n"], propose_tokens=48,
-                               value_tokens=12, temperature=1.0) for b in map(int, args.breadth.split(","))},
+        **{f"ToT (b={b}, values by {v})": ToT(task=Game24(), breadth=b, depth=3, n_propose=args.n_propose,
+                                              max_thoughts=args.max_thoughts, n_value=1, value_by=v, stop=["\n"],
+                                              propose_tokens=48, value_tokens=12, temperature=1.0)
+           for b in map(int, args.breadth.split(",")) for v in args.value_by.split(",")},
     }
     table, drawn = {}, False
     for name, strategy in methods.items():

@@ -15,6 +15,7 @@ def strategies():
         "cot": cot,
         "self_consistency": r.SelfConsistency(cot, k=3, temperature=0.0),
         "tot": r.ToT(breadth=2, depth=2, n_value=1, propose_tokens=12, value_tokens=4, temperature=0.0),
+        "tot_logprob_values": r.ToT(breadth=2, depth=2, value_by="logprobs", propose_tokens=12, temperature=0.0),
         "socratic": r.Socratic(max_depth=1, max_subquestions=2, max_tokens=12),
         "self_refine": r.SelfRefine(rounds=1, max_tokens=12),
         "reflexion": r.Reflexion(actor=cot, trials=2),
@@ -37,6 +38,22 @@ def test_each_strategy_runs_the_same_over_the_server_and_in_process(name, backen
     assert [(c.purpose, c.prompt) for c in a.trace.calls] == [(c.purpose, c.prompt) for c in b.trace.calls]
     assert [c.outputs for c in a.trace.calls] == [c.outputs for c in b.trace.calls]
     assert a.answer == b.answer and not a.cut_short
+    assert [n.value or 0.0 for n in a.trace.nodes] == pytest.approx([n.value or 0.0 for n in b.trace.nodes], rel=1e-4)
+
+
+def test_scores_match_the_decoded_logprobs_in_process_and_over_the_server(backends):
+    """log p(continuation | prompt) from one full forward pass equals the sum of the logprobs the
+    cached decoder gave the same tokens; the server's echoed prompt logprobs give the same."""
+    local, remote = backends
+    prompt = "Q: 3+4?\nA:"
+    greedy = local.complete(prompt, r.Params(max_tokens=6, logprobs=True))[0]
+    other = greedy.text[::-1] if greedy.text[::-1] != greedy.text else greedy.text + "x"
+    scores = local.score(prompt, [greedy.text, other])
+    assert scores[0] == pytest.approx(sum(greedy.logprobs), abs=1e-4)
+    assert scores[1] < scores[0]                              # the greedy text is the likelier one here
+    assert remote.score(prompt, [greedy.text, other]) == pytest.approx(scores, abs=1e-3)
+    with pytest.raises(ValueError, match="non-empty"):
+        local.score(prompt, [])
 
 
 def test_chat_mode_over_the_server_and_a_budget(backends):

@@ -1,6 +1,8 @@
+import math
+
 import pytest
 
-from llmos.reason import ScriptedBackend, ToT
+from llmos.reason import BackendError, ScriptedBackend, ToT
 from llmos.reason.tot import read_value
 from llmos.reason.tree_plot import draw_tree
 
@@ -94,6 +96,36 @@ def test_value_samples_are_summed_as_in_the_paper():
     assert read_value("I think this is likely, maybe impossible") == 0.001
 
 
+def test_logprob_values_are_the_expected_value_of_one_valuation_and_rank_the_frontier():
+    # log p of each value word per state: 'a' is probably sure, 'b' probably impossible, 'c' in between
+    probs = {"a": (0.8, 0.1, 0.1), "b": (0.1, 0.1, 0.8), "c": (0.5, 0.0, 0.5)}
+
+    def scores(prompt, continuation):
+        state = prompt.partition(" ")[2]
+        p = dict(zip([" sure", " likely", " impossible"], probs[state]))[continuation]
+        return math.log(p) if p else -1e9
+
+    backend = ScriptedBackend(lambda p, params: "a b c", scores=scores)
+    r = ToT(task=Letters(), depth=1, breadth=2, value_by="logprobs").solve("q", backend)
+    assert [(c.kind, c.prompt) for c in backend.calls] == [("completion", "propose "), ("score", "value a"),
+                                                            ("score", "value b"), ("score", "value c")]
+    values = {n.state: n.value for n in r.trace.nodes[1:]}
+    assert values["a"] == pytest.approx(0.8 * 20 + 0.1 * 1 + 0.1 * 0.001)
+    assert values["c"] == pytest.approx(0.5 * 20 + 0.5 * 0.001)
+    status = {n.state: n.status for n in r.trace.nodes[1:]}
+    assert status == {"a": "kept", "c": "kept", "b": "pruned"}
+    assert [c.purpose for c in r.trace.calls] == ["propose", "value", "value", "value"]
+    assert r.trace.calls[1].score == pytest.approx(values["a"])
+
+
+def test_logprob_values_on_a_backend_that_cannot_score_name_it():
+    backend = ScriptedBackend(lambda p, params: "a", name="plain")
+    with pytest.raises(BackendError, match="backend plain cannot score"):
+        ToT(task=Letters(), depth=1, value_by="logprobs").solve("q", backend)
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="breadth"):
         ToT(breadth=0)
+    with pytest.raises(ValueError, match="value_by"):
+        ToT(value_by="votes")

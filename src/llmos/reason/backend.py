@@ -3,6 +3,8 @@
     backend.complete("Q: 2+2?\\nA:", Params(n=3, temperature=0.7, stop=["\\n"], seed=1))
     backend.chat([{"role": "user", "content": "2+2?"}], Params())
     -> [Sample(text=..., tokens=..., logprobs=[...] or None), ...]      # n of them
+    backend.score("value: 4 6 ->", [" sure", " impossible"])
+    -> [log p(" sure" | prompt), log p(" impossible" | prompt)]        # where the backend can score
 
 Three adapters implement it: `OpenAIBackend` (any OpenAI-compatible server,
 through the official `openai` client), `LocalBackend` (an llmos model in this
@@ -78,6 +80,26 @@ class Backend(ABC):
         if not messages or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages):
             raise ValueError("chat needs a non-empty list of {'role': ..., 'content': ...} messages")
         return self._call("chat", messages, params or Params())
+
+    def score(self, prompt: str, continuations: list[str]) -> list[float]:
+        """log p(continuation | prompt) for each continuation: the sum of its tokens' log-probabilities."""
+        if not continuations or not all(isinstance(c, str) and c for c in continuations):
+            raise ValueError("score needs a non-empty list of non-empty continuation strings")
+        try:
+            scores = self._score(prompt, list(continuations))
+        except BackendError:
+            raise
+        except Exception as e:
+            raise BackendError(f"backend {self.name}: the score call on prompt {describe(prompt)} failed: "
+                               f"{type(e).__name__}: {e}") from e
+        if len(scores) != len(continuations):
+            raise BackendError(f"backend {self.name}: the score call returned {len(scores)} scores for "
+                               f"{len(continuations)} continuations")
+        return [float(x) for x in scores]
+
+    def _score(self, prompt: str, continuations: list[str]) -> list[float]:
+        raise BackendError(f"backend {self.name} cannot score continuations (it gives no prompt logprobs); "
+                           "value by samples instead")
 
     def _call(self, kind: str, prompt: Any, params: Params) -> list[Sample]:
         try:

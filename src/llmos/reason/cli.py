@@ -238,7 +238,8 @@ def train(task: Literal["word", "add", "mul", "game24"], format: Literal["direct
         run_dir: the run folder (default: runs/reason-TASK-FORMAT).
         progress: show the progress bar.
         overrides: settings of llmos.reason.train.TrainTaskConfig: steps, batch_size, d_model, n_layers,
-            n_heads, d_ff, lr, sizes (operations or digits trained), eval_n, seed, threads.
+            n_heads, d_ff, lr, sizes (operations or digits trained), eval_n, seed, threads,
+            precision (fp32, bf16, or auto: bf16 where the CPU has it natively).
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 

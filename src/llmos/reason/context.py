@@ -59,6 +59,23 @@ class Context:
         self.spent.tokens += call.tokens
         return samples
 
+    def score(self, prompt: str, continuations: list[str], purpose: str) -> list[float]:
+        """log p(continuation | prompt) for each, as one model call (budgeted and traced like a sample)."""
+        check(self.budget, self.spent)
+        call = Call(len(self.trace.calls) + 1, purpose, "score", prompt, {"n": 1, "continuations": continuations})
+        self.trace.calls.append(call)
+        start = time.monotonic()
+        try:
+            scores = self.backend.score(prompt, continuations)
+        except BackendError as e:
+            call.error = str(e)
+            raise BackendError(f"{e} (call #{call.index}, {purpose}, in {self.trace.strategy})") from e
+        finally:
+            call.seconds = round(time.monotonic() - start, 4)
+            self.spent.calls += 1
+        call.outputs = [f"{c!r}: {s:.3f}" for c, s in zip(continuations, scores)]
+        return scores
+
     def text(self, prompt: str, purpose: str, **params) -> str:
         """The one sample's text."""
         return self.generate(prompt, purpose, **params)[0].text

@@ -5,7 +5,9 @@
 Completion calls go to /v1/completions, chat calls to /v1/chat/completions;
 `n`, `seed`, `stop` and `temperature` are passed through, and token logprobs
 are asked for only when `Params.logprobs` is set (servers that lack them give
-None, and confidence then comes from votes instead).
+None, and confidence then comes from votes instead). `score` asks
+/v1/completions to echo prompt + continuation with logprobs and sums the
+continuation's tokens (servers without echo, like chat-only APIs, cannot score).
 """
 from __future__ import annotations
 
@@ -56,6 +58,23 @@ class OpenAIBackend(Backend):
             lp = getattr(c.logprobs, "token_logprobs", None) if c.logprobs else None
             out.append(Sample(c.text or "", each, c.finish_reason or "stop",
                               [float(x) for x in lp if x is not None] if lp else None))
+        return out
+
+    def _score(self, prompt: str, continuations: list[str]) -> list[float]:
+        r = self.client.completions.create(model=self.model, prompt=[prompt + c for c in continuations],
+                                           echo=True, logprobs=0, max_tokens=1, temperature=0.0)
+        out = []
+        for c, choice in zip(continuations, sorted(r.choices, key=lambda c: c.index)):
+            lp = choice.logprobs
+            if lp is None or not lp.token_logprobs:
+                raise ValueError("the server gave no prompt logprobs with echo=True")
+            # text_offset counts from the echoed text's start; a start token's text may come first
+            shift = len("".join(lp.tokens)) - len(choice.text or "")
+            lo, hi = len(prompt) + shift, len(prompt) + len(c) + shift
+            picked = [x for off, x in zip(lp.text_offset, lp.token_logprobs) if lo <= off < hi]
+            if not picked or any(x is None for x in picked):
+                raise ValueError(f"the server's echo does not cover the continuation {c!r}")
+            out.append(float(sum(picked)))
         return out
 
     def _chat(self, messages: list[Message], params: Params) -> list[Sample]:

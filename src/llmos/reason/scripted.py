@@ -10,6 +10,8 @@ A script entry is a string (that text for every sample), a list of strings
 (one per sample), an exception (raised), or a function of (prompt, params)
 returning one of those. `ScriptedBackend(fn)` answers every call with `fn`.
 Token counts are whitespace-separated words, so budgets can be tested exactly.
+`ScriptedBackend(script, scores=fn)` also scores continuations: `fn(prompt,
+continuation)` gives log p; score calls are recorded with kind "score".
 """
 from __future__ import annotations
 
@@ -36,11 +38,12 @@ class ScriptedCall:
 
 class ScriptedBackend(Backend):
     def __init__(self, script: Sequence[Reply] | Callable[[Any, Params], Any], name: str = "scripted",
-                 logprob: float | None = None) -> None:
+                 logprob: float | None = None, scores: Callable[[str, str], float] | None = None) -> None:
         self.script = script if callable(script) else list(script)
         self.calls: list[ScriptedCall] = []
         self.name = name
         self.logprob = logprob       # per-token logprob to report when asked (None: no logprobs)
+        self.scores = scores         # (prompt, continuation) -> log p, for score calls (None: cannot score)
 
     @property
     def prompts(self) -> list[str]:
@@ -78,6 +81,12 @@ class ScriptedBackend(Backend):
 
     def _complete(self, prompt: str, params: Params) -> list[Sample]:
         return self._samples("completion", prompt, params)
+
+    def _score(self, prompt: str, continuations: list[str]) -> list[float]:
+        if self.scores is None:
+            return super()._score(prompt, continuations)
+        self.calls.append(ScriptedCall("score", prompt, Params()))
+        return [self.scores(prompt, c) for c in continuations]
 
     def _chat(self, messages: list[Message], params: Params) -> list[Sample]:
         return self._samples("chat", messages, params)

@@ -4,7 +4,13 @@ A thought is one step ("13-9=4 (left: 4 4 10)"); a state is what is left to
 solve after it. Thoughts are PROPOSED for a state (a prompt whose samples,
 split into lines, are the thoughts; or a function) and each new state is
 VALUED (a prompt whose samples say sure / likely / impossible, mapped to
-20 / 1 / 0.001 and summed as in the paper; or a function).
+20 / 1 / 0.001 and summed as in the paper; or a function). With
+`value_by="logprobs"` the value is instead the expectation of one valuation
+under the model, read off one scoring call (the limit the paper's sum of
+samples tends to, without the sampling noise that ties most states):
+
+    p(w) = softmax_w log p(" " + w | value prompt)      over the value words w
+    value = sum_w p(w) * V(w)                            in (0.001, 20)
 
 - BFS (the paper's Algorithm 1): at each depth, propose from every state in the
   frontier, value every new state, keep the b best by value.
@@ -19,6 +25,7 @@ generic one (the state is the question plus the steps so far).
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +84,7 @@ class ToT(Strategy):
     depth: int = 3                       # T: thought steps
     n_propose: int = 1                   # samples of the propose prompt per state
     n_value: int = 3                     # samples of the value prompt per state
+    value_by: Literal["samples", "logprobs"] = "samples"   # logprobs: the expected value, one score call
     max_thoughts: int = 8                # distinct thoughts kept per state
     threshold: float = 1.0               # DFS prunes children valued below this
     temperature: float = 0.7
@@ -92,6 +100,8 @@ class ToT(Strategy):
             raise ValueError(f"tot needs breadth >= 1 and depth >= 1, got {self.breadth}, {self.depth}")
         if self.search not in ("bfs", "dfs"):
             raise ValueError(f"tot search must be 'bfs' or 'dfs', got {self.search!r}")
+        if self.value_by not in ("samples", "logprobs"):
+            raise ValueError(f"tot value_by must be 'samples' or 'logprobs', got {self.value_by!r}")
 
     # ------------------------------------------------------------------ the two model uses
     def _expand(self, question: str, node: Node, ctx: Context) -> list[Node]:
@@ -118,6 +128,13 @@ class ToT(Strategy):
         if node.state not in cache:
             if self.value_fn is not None:
                 cache[node.state] = float(self.value_fn(question, node.state))
+            elif self.value_by == "logprobs":
+                words = list(VALUE_WORDS)
+                scores = ctx.score(self.task.value(question, node.state), [" " + w for w in words], "value")
+                top = max(scores)
+                weights = [math.exp(x - top) for x in scores]
+                cache[node.state] = sum(w * VALUE_WORDS[word] for w, word in zip(weights, words)) / sum(weights)
+                ctx.trace.calls[-1].score = cache[node.state]
             else:
                 samples = ctx.generate(self.task.value(question, node.state), "value", n=self.n_value,
                                        temperature=self.temperature if self.n_value > 1 else 0.0,
@@ -139,7 +156,7 @@ class ToT(Strategy):
             return Result(None, None, ctx.trace)
         thoughts = self._path(ctx, node)
         answer = self.task.answer(question, thoughts)
-        top = max(VALUE_WORDS.values()) * self.n_value
+        top = max(VALUE_WORDS.values()) * (self.n_value if self.value_by == "samples" else 1)
         confidence = 1.0 if solved else min(1.0, (node.value or 0.0) / top)
         for t in thoughts:
             ctx.trace.step("thought", t)

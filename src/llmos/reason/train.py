@@ -8,7 +8,9 @@ side is ever drawn):
 
     x = [eos] + prompt + target + [eos]          loss = CE on the target and the final eos only
 
-with AdamW and warmup + cosine decay. The run folder ends up holding the model
+with AdamW and warmup + cosine decay; `precision="bf16"` runs the forward under
+autocast (weights and AdamW stay fp32), about 1.8x faster on a CPU with AVX-512
+BF16, and "auto" picks it where the CPU has it. The run folder ends up holding the model
 in Hugging Face format with its character tokenizer (`llmos reason cot ...
 --model RUN`, `llmos serve RUN` and `transformers` open it), `reason.json`
 (the task, format and prompt template, which `llmos reason` reads), and
@@ -34,6 +36,7 @@ from llmos.reason.local_backend import REASON_CONFIG, read_reason_config  # noqa
 from llmos.reason.tasks import ALPHABET, get_task
 from llmos.text import Tokenizer
 from llmos.train.optim import make_adamw
+from llmos.train.precision import autocast, cpu_precision
 from llmos.train.schedule import warmup_cosine
 
 
@@ -59,11 +62,14 @@ class TrainTaskConfig:
     eval_n: int = 200                                    # held-out problems per size at the end
     eval_tokens: int = 120                               # most tokens generated per held-out problem
     init: str = ""                                       # start from this run's weights (train longer)
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"  # the forward's dtype; "auto": bf16 where native
 
     def __post_init__(self) -> None:
         get_task(self.task)
         if self.format not in ("direct", "cot", "calc"):
             raise ValueError(f"format must be direct, cot or calc, got {self.format!r}")
+        if self.precision not in ("fp32", "bf16", "auto"):
+            raise ValueError(f"precision must be fp32, bf16 or auto, got {self.precision!r}")
         for name in ("d_model", "n_layers", "n_heads", "steps", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -129,6 +135,7 @@ def train_task(cfg: TrainTaskConfig, run_dir: str | Path, progress: Callable[[in
     opt = make_adamw(model, cfg.lr, cfg.weight_decay, (0.9, 0.99))
     rng = random.Random(cfg.seed)
     start, loss_value = time.time(), float("nan")
+    precision, device = cpu_precision(cfg.precision), next(model.parameters()).device
     model.train()
     for step in range(cfg.steps):
         lr = warmup_cosine(step, cfg.lr, cfg.min_lr, cfg.warmup_steps, cfg.steps)
@@ -136,7 +143,8 @@ def train_task(cfg: TrainTaskConfig, run_dir: str | Path, progress: Callable[[in
             group["lr"] = lr
         ids, targets = encode_batch(tokenizer, [task.example(rng, cfg.format, cfg.train_sizes)
                                                 for _ in range(cfg.batch_size)])
-        loss = model(ids, targets=targets).loss
+        with autocast(device, precision):
+            loss = model(ids, targets=targets).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

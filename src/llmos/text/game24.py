@@ -201,9 +201,15 @@ def _roughly_solvable(numbers: tuple[float, ...]) -> bool:
 
 def split(n_test: int = 100, seed: int = 0) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
     """(train puzzles, held-out puzzles): n_test held out by a seeded shuffle."""
+    train, test = _split(n_test, seed)
+    return list(train), list(test)
+
+
+@lru_cache(maxsize=8)
+def _split(n_test: int, seed: int) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
     puzzles = list(all_puzzles())
     random.Random(seed).shuffle(puzzles)
-    return sorted(puzzles[n_test:]), puzzles[:n_test]
+    return tuple(sorted(puzzles[n_test:])), tuple(puzzles[:n_test])
 
 
 def _value(node: ast.AST, used: list[int]) -> Fraction:
