@@ -10,12 +10,12 @@ each answer (the puzzle's numbers, each once, making 24):
     IO        FewShot over "io: a b c d ->"                      1 call
     CoT       CoT over "solve: a b c d ->"                       1 call
     CoT-SC    SelfConsistency(CoT, k) over the answers            1 call of n=k samples (k = 10 and 100)
-    ToT       ToT(Game24(), breadth=5, depth=3, n_propose=16)    a propose call per kept state, a value call per new state
+    ToT       ToT(Game24(), breadth=5, depth=3, n_propose=32)    a propose call per kept state, a value call per new state
 
-ToT runs twice: valued by one greedy valuation per state (sure / impossible,
-as the paper samples them), and valued by logprobs (the expected value of a
-valuation, from one score call per state, which ranks the many states valued
-"sure" instead of leaving them tied).
+ToT values a state by logprobs (the expected value of a valuation, from one
+score call per state, which ranks the many states valued "sure" instead of
+leaving them tied); `--value-by samples,logprobs` adds a row valued by one
+greedy valuation per state (sure / impossible, as the paper samples them).
 
 A proposed thought that is not a legal move from its state (a number not
 there, wrong arithmetic, a wrong list of what is left) is dropped by
@@ -25,7 +25,7 @@ The table gives each method's success and its model calls (and sampled
 sequences) per puzzle, for comparison at equal compute. For reference, GPT-4
 in the ToT paper: IO 7.3%, CoT 4.0%, CoT-SC (k=100) 9.0%, ToT (b=5) 74%.
 
-    .venv/bin/python bench/reason_game24.py --steps 8000 --d-model 128 --n-layers 3     # bf16 where native
+    .venv/bin/python bench/reason_game24.py       # 8000 steps, d_model 128, 3 layers, bf16 where native
 Figures: bench/results/reason_game24.json and reason_game24.png (a ToT search tree).
 """
 from __future__ import annotations
@@ -41,16 +41,16 @@ ROOT = Path(__file__).resolve().parent
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=4500)
+    ap.add_argument("--steps", type=int, default=8000)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--n-layers", type=int, default=3)
     ap.add_argument("--puzzles", type=int, default=100)
     ap.add_argument("--sc-k", default="10,100", help="CoT-SC: chains voted, one row per k (comma-separated)")
-    ap.add_argument("--n-propose", type=int, default=16, help="ToT: proposals sampled per state (one call)")
+    ap.add_argument("--n-propose", type=int, default=32, help="ToT: proposals sampled per state (one call)")
     ap.add_argument("--max-thoughts", type=int, default=16, help="ToT: distinct legal thoughts kept per state")
     ap.add_argument("--breadth", default="5", help="ToT: states kept per depth, one row per b (comma-separated)")
-    ap.add_argument("--value-by", default="samples,logprobs",
+    ap.add_argument("--value-by", default="logprobs",
                     help="ToT: how states are valued, one row each: samples (one greedy valuation, as the "
                          "paper samples them) or logprobs (the expected value, from one score call)")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "reason_game24.json")

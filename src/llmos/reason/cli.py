@@ -57,7 +57,8 @@ def make_strategy(name: str, settings: list[str], defaults: dict | None = None):
         task = pairs.pop("task", "text")
         if task == "game24":
             from llmos.reason.game24 import Game24
-            strategy = r.ToT(task=Game24(), breadth=5, depth=3, n_propose=8, n_value=1, stop=["\n"])
+            strategy = r.ToT(task=Game24(), breadth=5, depth=3, n_propose=32, max_thoughts=16, value_by="logprobs",
+                             temperature=1.0, propose_tokens=48, value_tokens=12, stop=["\n"])   # as the bench
         elif task == "text":
             strategy = r.ToT()
         else:
