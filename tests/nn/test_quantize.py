@@ -43,14 +43,15 @@ def test_int8_linear_equals_the_dequantized_matmul(rows, kernel, monkeypatch):
 
 @pytest.mark.parametrize("rows", [1, 4, 7, 30])
 @pytest.mark.parametrize("kernel", [True, False])
-def test_bf16_linear_equals_the_rounded_weights_matmul(rows, kernel, monkeypatch):
+@pytest.mark.parametrize("bias", [True, False])                # the kernel adds the bias in its own pass
+def test_bf16_linear_equals_the_rounded_weights_matmul(rows, kernel, bias, monkeypatch):
     if not kernel:
         monkeypatch.setattr(gemv, "available", lambda: False)
-    lin = nn.Linear(70, 37, bias=False)
+    lin = nn.Linear(70, 37, bias=bias)
     b = Bf16Linear.from_linear(lin)
     assert b.weight.dtype == torch.bfloat16
     x = torch.randn(rows, 70)
-    want = x @ lin.weight.detach().bfloat16().float().t()
+    want = x @ lin.weight.detach().bfloat16().float().t() + (lin.bias.detach() if bias else 0)
     assert (b(x) - want).abs().max().item() < 1e-4
 
 
@@ -62,6 +63,9 @@ def test_the_kernel_builds_on_this_machine():
     x, q = torch.randn(2, 64), torch.randint(-127, 128, (9, 64), dtype=torch.int8)
     s = torch.rand(9)
     assert torch.allclose(gemv.int8(x, q, s), (x @ q.float().t()) * s, atol=1e-4)
+    w, b = torch.randn(9, 64), torch.randn(9)
+    assert torch.allclose(gemv.fp32(x, w, b), x @ w.t() + b, atol=1e-5)
+    assert torch.allclose(gemv.int8(x, q, s, b), (x @ q.float().t()) * s + b, atol=1e-4)
 
 
 @pytest.mark.parametrize("family", ["gpt2", "llama", "mixtral"])

@@ -22,6 +22,7 @@ from llmos.nn import hooks as hooks_
 from llmos.nn.config import ModelConfig
 from llmos.nn.hooks import HookPoint, fire, norm_hooked
 from llmos.nn.kv_cache import CacheStep, KVCache
+from llmos.nn.linear import Linear
 from llmos.nn.mha import MultiHeadAttention
 from llmos.nn.mlp import MLP, SwiGLU
 from llmos.nn.moe import MoE, RouterStats, load_balancing_loss, router_z_loss
@@ -103,7 +104,7 @@ class CausalLM(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layers))
         self.norm_f = make_norm(cfg.norm, cfg.d_model, cfg.norm_eps)
-        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.lm_head = Linear(cfg.d_model, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
             self.lm_head.weight = self.tok_emb.weight
         self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
@@ -225,7 +226,8 @@ class CausalLM(nn.Module):
         """Build the model straight from weights, without initializing it first."""
         with torch.device("meta"):
             model = cls(config)
-        sd = {k: v.to(device=device, dtype=dtype if dtype and v.is_floating_point() else v.dtype)
+        # contiguous: checkpoints in the (K, N) layout (GPT-2's Conv1D) arrive as transposed views
+        sd = {k: v.to(device=device, dtype=dtype if dtype and v.is_floating_point() else v.dtype).contiguous()
               for k, v in state_dict.items()}
         if config.tie_embeddings:
             sd.pop("lm_head.weight", None)

@@ -1,9 +1,10 @@
-// Matrix-vector products that read low-precision weights at memory speed (AVX2 + FMA; built
-// with AVX-512 too where the CPU has it, and then one row of x goes 16 weights at a time).
+// Matrix-vector products that read weights at memory speed (AVX2 + FMA; built with AVX-512
+// too where the CPU has it, and then one row of x goes 16 weights at a time).
 //
-//   y[m, n] = s[n] * sum_k q[n, k] x[m, k]      q int8 (N, K), s fp32 (N,)
-//   y[m, n] =        sum_k w[n, k] x[m, k]      w bf16 (N, K)
+//   y[m, n] = s[n] * sum_k q[n, k] x[m, k] + b[n]      q int8 (N, K), s fp32 (N,)
+//   y[m, n] =        sum_k w[n, k] x[m, k] + b[n]      w bf16 or fp32 (N, K)
 //
+// b (N,) fp32 is optional: the bias is added in the same pass, not by a second operator.
 // x is fp32 (M, K) with M small (one token per sequence when decoding). Each
 // weight row is read once and widened to fp32 in registers, then used for all
 // M rows of x, so the weights cross the memory bus once per call. Rows of the
@@ -32,8 +33,10 @@ inline __m256 load8(const at::BFloat16* p) {   // bf16 is the top half of an fp3
   __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
 }
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 inline float widen(int8_t v) { return static_cast<float>(v); }
 inline float widen(at::BFloat16 v) { return static_cast<float>(v); }
+inline float widen(float v) { return v; }
 
 // out[m] = sum_k row[k] x[m * K + k] for R rows of x at once (R <= 4: accumulators stay in registers)
 template <typename W, int R>
@@ -61,6 +64,7 @@ inline __m512 load16(const at::BFloat16* p) {
   __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
 }
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
 #endif
 
 // one row of x: four accumulators hide the FMA latency
@@ -92,8 +96,8 @@ inline float dot_one(const W* row, const float* x, int64_t K) {
 }
 
 template <typename W>
-void gemv_rows(const float* x, const W* w, const float* s, float* y, int64_t M, int64_t K, int64_t N,
-               int64_t n0, int64_t n1) {
+void gemv_rows(const float* x, const W* w, const float* s, const float* b, float* y, int64_t M, int64_t K,
+               int64_t N, int64_t n0, int64_t n1) {
   float out[kMaxM];
   for (int64_t n = n0; n < n1; ++n) {
     const W* row = w + n * K;           // read from memory once; the later groups of x find it in L1
@@ -109,13 +113,19 @@ void gemv_rows(const float* x, const W* w, const float* s, float* y, int64_t M, 
         }
       }
     }
-    const float scale = s ? s[n] : 1.0f;
-    for (int64_t m = 0; m < M; ++m) y[m * N + n] = out[m] * scale;
+    const float scale = s ? s[n] : 1.0f, shift = b ? b[n] : 0.0f;
+    for (int64_t m = 0; m < M; ++m) y[m * N + n] = out[m] * scale + shift;
   }
 }
 
+const float* bias_ptr(const std::optional<at::Tensor>& b, int64_t N) {
+  if (!b.has_value()) return nullptr;
+  TORCH_CHECK(b->scalar_type() == at::kFloat && b->is_contiguous() && b->numel() == N, "b must be fp32 (N,)");
+  return b->data_ptr<float>();
+}
+
 template <typename W>
-at::Tensor gemv(const at::Tensor& x, const at::Tensor& w, const float* s) {
+at::Tensor gemv(const at::Tensor& x, const at::Tensor& w, const float* s, const std::optional<at::Tensor>& b) {
   TORCH_CHECK(x.dim() == 2 && x.scalar_type() == at::kFloat && x.is_contiguous(), "x must be contiguous fp32 (M, K)");
   TORCH_CHECK(w.dim() == 2 && w.is_contiguous() && w.size(1) == x.size(1), "w must be contiguous (N, K)");
   TORCH_CHECK(x.size(0) <= kMaxM, "at most 16 rows of x");
@@ -124,31 +134,40 @@ at::Tensor gemv(const at::Tensor& x, const at::Tensor& w, const float* s) {
   const float* xp = x.data_ptr<float>();
   const W* wp = reinterpret_cast<const W*>(w.data_ptr());
   float* yp = y.data_ptr<float>();
+  const float* bp = bias_ptr(b, N);
   // grain: at least 64 KiB of weights per task, so small layers do not pay for threads they cannot use
   const int64_t grain = std::max<int64_t>(1, 65536 / (K * static_cast<int64_t>(sizeof(W))));
-  at::parallel_for(0, N, grain, [&](int64_t n0, int64_t n1) { gemv_rows<W>(xp, wp, s, yp, M, K, N, n0, n1); });
+  at::parallel_for(0, N, grain, [&](int64_t n0, int64_t n1) { gemv_rows<W>(xp, wp, s, bp, yp, M, K, N, n0, n1); });
   return y;
 }
 
-at::Tensor int8_gemv(const at::Tensor& x, const at::Tensor& q, const at::Tensor& s) {
+at::Tensor int8_gemv(const at::Tensor& x, const at::Tensor& q, const at::Tensor& s,
+                     const std::optional<at::Tensor>& b) {
   TORCH_CHECK(q.scalar_type() == at::kChar, "q must be int8");
   TORCH_CHECK(s.scalar_type() == at::kFloat && s.is_contiguous() && s.numel() == q.size(0), "s must be fp32 (N,)");
-  return gemv<int8_t>(x, q, s.data_ptr<float>());
+  return gemv<int8_t>(x, q, s.data_ptr<float>(), b);
 }
 
-at::Tensor bf16_gemv(const at::Tensor& x, const at::Tensor& w) {
+at::Tensor bf16_gemv(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b) {
   TORCH_CHECK(w.scalar_type() == at::kBFloat16, "w must be bf16");
-  return gemv<at::BFloat16>(x, w, nullptr);
+  return gemv<at::BFloat16>(x, w, nullptr, b);
+}
+
+at::Tensor fp32_gemv(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b) {
+  TORCH_CHECK(w.scalar_type() == at::kFloat, "w must be fp32");
+  return gemv<float>(x, w, nullptr, b);
 }
 
 }  // namespace
 
 TORCH_LIBRARY(llmos_gemv, m) {
-  m.def("int8(Tensor x, Tensor q, Tensor s) -> Tensor");
-  m.def("bf16(Tensor x, Tensor w) -> Tensor");
+  m.def("int8(Tensor x, Tensor q, Tensor s, Tensor? b=None) -> Tensor");
+  m.def("bf16(Tensor x, Tensor w, Tensor? b=None) -> Tensor");
+  m.def("fp32(Tensor x, Tensor w, Tensor? b=None) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(llmos_gemv, CPU, m) {
   m.impl("int8", &int8_gemv);
   m.impl("bf16", &bf16_gemv);
+  m.impl("fp32", &fp32_gemv);
 }

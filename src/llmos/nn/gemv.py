@@ -1,7 +1,10 @@
-"""Fast matrix-vector products for int8 and bf16 weights on the CPU (the kernel is `gemv.cpp`).
+"""Fast matrix-vector products for int8, bf16 and fp32 weights on the CPU (the kernel is `gemv.cpp`).
 
-    int8(x, q, s):  y = (x q^T) * s      x (M, K) fp32, q (N, K) int8, s (N,) fp32, M <= 16
-    bf16(x, w):     y = x w^T            w (N, K) bf16
+    int8(x, q, s, b):  y = (x q^T) * s + b     x (M, K) fp32, q (N, K) int8, s (N,) fp32, M <= 16
+    bf16(x, w, b):     y = x w^T + b           w (N, K) bf16
+    fp32(x, w, b):     y = x w^T + b           w (N, K) fp32
+
+b (N,) fp32 is optional (None: no bias); it is added in the kernel's own pass.
 
 The C++ source is compiled with torch's extension builder the first time it is
 needed (about a minute; the build is cached under TORCH_EXTENSIONS_DIR, by
@@ -39,12 +42,14 @@ def _build() -> bool:
         capability = "AVX2"
     if capability not in ("AVX2", "AVX512"):
         return False
-    flags = ["-O3", "-mavx2", "-mfma"] + (["-mavx512f", "-mavx512bw"] if capability == "AVX512" else [])
+    # -fopenmp: at::parallel_for is an OpenMP loop compiled into this file; without the flag it
+    # runs on one thread whatever torch.get_num_threads() says
+    flags = ["-O3", "-mavx2", "-mfma", "-fopenmp"] + (["-mavx512f", "-mavx512bw"] if capability == "AVX512" else [])
     try:
         from torch.utils.cpp_extension import load
         # one build per instruction set, so a cache shared by two machines never runs the wrong one
         load(name="llmos_gemv" + ("_avx512" if capability == "AVX512" else ""), sources=[str(_SOURCE)],
-             extra_cflags=flags, is_python_module=False, verbose=False)
+             extra_cflags=flags, extra_ldflags=["-fopenmp"], is_python_module=False, verbose=False)
         return True
     except Exception as e:      # no compiler, no ninja: fall back, and say so once
         warnings.warn(f"llmos: the int8/bf16 matrix-vector kernel could not be built ({e}); "
@@ -52,9 +57,13 @@ def _build() -> bool:
         return False
 
 
-def int8(x: Tensor, q: Tensor, s: Tensor) -> Tensor:
-    return torch.ops.llmos_gemv.int8(x, q, s)
+def int8(x: Tensor, q: Tensor, s: Tensor, b: Tensor | None = None) -> Tensor:
+    return torch.ops.llmos_gemv.int8(x, q, s, b)
 
 
-def bf16(x: Tensor, w: Tensor) -> Tensor:
-    return torch.ops.llmos_gemv.bf16(x, w)
+def bf16(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    return torch.ops.llmos_gemv.bf16(x, w, b)
+
+
+def fp32(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    return torch.ops.llmos_gemv.fp32(x, w, b)

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from llmos.nn.attention import attention
 from llmos.nn.hooks import HookPoint, attend_hooked, fire_heads
 from llmos.nn.kv_cache import CacheStep
+from llmos.nn.linear import Linear
 from llmos.nn.positions import RotaryEmbedding
 
 
@@ -37,10 +38,10 @@ class MultiHeadAttention(nn.Module):
         self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, head_dim
         self.dropout = dropout
         kv_dim = d_model if kv_dim is None else kv_dim
-        self.q_proj = nn.Linear(d_model, n_heads * head_dim, bias=qkv_bias)
-        self.k_proj = nn.Linear(kv_dim, n_kv_heads * head_dim, bias=qkv_bias)
-        self.v_proj = nn.Linear(kv_dim, n_kv_heads * head_dim, bias=qkv_bias)
-        self.o_proj = nn.Linear(n_heads * head_dim, d_model, bias=out_bias)
+        self.q_proj = Linear(d_model, n_heads * head_dim, bias=qkv_bias)
+        self.k_proj = Linear(kv_dim, n_kv_heads * head_dim, bias=qkv_bias)
+        self.v_proj = Linear(kv_dim, n_kv_heads * head_dim, bias=qkv_bias)
+        self.o_proj = Linear(n_heads * head_dim, d_model, bias=out_bias)
         self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
 
     def _split(self, x: Tensor, n: int) -> Tensor:                # (B, T, n*D) -> (B, n, T, D)

@@ -11,6 +11,7 @@ import math
 from torch import Tensor, nn
 
 from llmos.nn.hooks import HookPoint, fire
+from llmos.nn.linear import Linear
 
 ACTIVATIONS = {
     "relu": nn.functional.relu,
@@ -33,8 +34,8 @@ class MLP(nn.Module):
     def __init__(self, d_model: int, d_ff: int, act: str = "gelu", bias: bool = True,
                  dropout: float = 0.0):
         super().__init__()
-        self.fc_in = nn.Linear(d_model, d_ff, bias=bias)
-        self.fc_out = nn.Linear(d_ff, d_model, bias=bias)
+        self.fc_in = Linear(d_model, d_ff, bias=bias)
+        self.fc_out = Linear(d_ff, d_model, bias=bias)
         self.act = activation(act)
         self.dropout = nn.Dropout(dropout)
         self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
@@ -54,9 +55,9 @@ class SwiGLU(nn.Module):
 
     def __init__(self, d_model: int, d_ff: int, bias: bool = False, act: str = "silu"):
         super().__init__()
-        self.gate_proj = nn.Linear(d_model, d_ff, bias=bias)
-        self.up_proj = nn.Linear(d_model, d_ff, bias=bias)
-        self.down_proj = nn.Linear(d_ff, d_model, bias=bias)
+        self.gate_proj = Linear(d_model, d_ff, bias=bias)
+        self.up_proj = Linear(d_model, d_ff, bias=bias)
+        self.down_proj = Linear(d_ff, d_model, bias=bias)
         self.act = activation(act)
         self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
 

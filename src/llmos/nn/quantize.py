@@ -85,9 +85,8 @@ class Int8Linear(nn.Module):
         return self.weight.float() * self.scales[:, None]           # (N, K)
 
     def forward(self, x: Tensor) -> Tensor:                          # (..., K) -> (..., N)
-        y = int8_linear(x.reshape(-1, self.in_features), self.weight, self.scales, self.scales_bf16)
-        y = y.reshape(*x.shape[:-1], self.out_features)
-        return y if self.bias is None else y + self.bias.to(y.dtype)
+        y = int8_linear(x.reshape(-1, self.in_features), self.weight, self.scales, self.scales_bf16, self.bias)
+        return y.reshape(*x.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, int8 per-row scales"
@@ -115,9 +114,8 @@ class Bf16Linear(nn.Module):
         return self.weight.float()
 
     def forward(self, x: Tensor) -> Tensor:                          # (..., K) -> (..., N)
-        y = bf16_linear(x.reshape(-1, self.in_features), self.weight)
-        y = y.reshape(*x.shape[:-1], self.out_features)
-        return y if self.bias is None else y + self.bias.to(y.dtype)
+        y = bf16_linear(x.reshape(-1, self.in_features), self.weight, self.bias)
+        return y.reshape(*x.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bf16 weights"
@@ -157,25 +155,34 @@ def _as_linear(weight: Tensor) -> nn.Linear:
     return lin
 
 
-def int8_linear(x: Tensor, q: Tensor, scales: Tensor, scales_bf16: Tensor | None = None) -> Tensor:
-    """x (M, K) float, q (N, K) int8, scales (N,) -> (M, N) in x's dtype."""
+def int8_linear(x: Tensor, q: Tensor, scales: Tensor, scales_bf16: Tensor | None = None,
+                bias: Tensor | None = None) -> Tensor:
+    """x (M, K) float, q (N, K) int8, scales (N,), bias (N,) or None -> (M, N) in x's dtype."""
     if x.device.type == "cpu" and x.shape[0] <= 16 and gemv.available():
-        return gemv.int8(x.float().contiguous(), q, scales).to(x.dtype)
+        return gemv.int8(x.float().contiguous(), q, scales, _fp32(bias)).to(x.dtype)
     # torch 2.13's op segfaults unless every weight row starts on a 16-byte boundary (K a multiple
     # of 16, the tensor itself aligned); measured on AVX2 and AVX-512 CPUs
     if x.device.type == "cpu" and x.shape[1] % 16 == 0 and q.data_ptr() % 16 == 0:
         sb = scales_bf16 if scales_bf16 is not None else scales.to(torch.bfloat16)
-        return torch.ops.aten._weight_int8pack_mm(x.to(torch.bfloat16).contiguous(), q, sb).to(x.dtype)
-    return (nn.functional.linear(x.float(), q.float()) * scales).to(x.dtype)
+        y = torch.ops.aten._weight_int8pack_mm(x.to(torch.bfloat16).contiguous(), q, sb).to(x.dtype)
+    else:
+        y = (nn.functional.linear(x.float(), q.float()) * scales).to(x.dtype)
+    return y if bias is None else y + bias.to(y.dtype)
 
 
-def bf16_linear(x: Tensor, w: Tensor) -> Tensor:
-    """x (M, K) float, w (N, K) bf16 -> (M, N) in x's dtype."""
+def bf16_linear(x: Tensor, w: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x (M, K) float, w (N, K) bf16, bias (N,) or None -> (M, N) in x's dtype."""
     if x.device.type == "cpu" and x.shape[0] <= 16 and gemv.available():
-        return gemv.bf16(x.float().contiguous(), w).to(x.dtype)
+        return gemv.bf16(x.float().contiguous(), w, _fp32(bias)).to(x.dtype)
     if x.dtype == torch.bfloat16 and x.device.type != "cpu":
-        return nn.functional.linear(x, w)
-    return nn.functional.linear(x.float(), w.float()).to(x.dtype)
+        y = nn.functional.linear(x, w)
+    else:
+        y = nn.functional.linear(x.float(), w.float()).to(x.dtype)
+    return y if bias is None else y + bias.to(y.dtype)
+
+
+def _fp32(bias: Tensor | None) -> Tensor | None:
+    return None if bias is None else bias.detach().float().contiguous()
 
 
 def quantize(model: nn.Module, dtype: QuantDtype) -> nn.Module:
