@@ -192,6 +192,8 @@ class CausalLM(nn.Module):
         else:
             positions, key_valid, key_pos, q_slot = (step.positions, step.key_valid(),
                                                      step.key_positions(), step.write)
+        if step is not None and t == 1 and window is None and bool(key_valid.all()):
+            return positions, None, False   # one new token, every stored key real: it sees them all
         s = key_valid.shape[1]
         k_slot = torch.arange(s, device=device)
         allowed = key_valid[:, None, :] & (k_slot[None, None, :] <= q_slot[:, :, None])   # (B, T, S)
