@@ -129,3 +129,17 @@ def test_int8_linear_takes_weights_the_fast_op_would_crash_on(k, offset):
     scales, x = torch.rand(n) / 100, torch.randn(rows, k)
     ref = x @ (q.float() * scales[:, None]).T
     assert torch.allclose(int8_linear(x, q, scales), ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("k", [31, 160, 300, 1000])       # the 128- and 32-wide loops and the scalar tail
+def test_the_one_row_int8_kernel_matches_the_dequantized_matmul(k):
+    """On VNNI CPUs one row of x goes through int16 dot products: x rounded to 15 bits, not exact."""
+    if not gemv.available():
+        pytest.skip("the kernel is not built here")
+    torch.manual_seed(k)
+    q, s = quantize_int8(torch.randn(37, k) * 0.1)
+    x, b = torch.randn(1, k) * 3, torch.randn(37)
+    want = (x @ q.float().t()) * s + b
+    got = gemv.int8(x, q, s, b)
+    assert (got - want).abs().max().item() < 1e-4 * want.abs().max().item() + 1e-6
+    assert gemv.int8(torch.zeros(1, k), q, s).abs().max().item() == 0.0
