@@ -182,7 +182,8 @@ def bf16_linear(x: Tensor, w: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def _fp32(bias: Tensor | None) -> Tensor | None:
-    return None if bias is None else bias.detach().float().contiguous()
+    """The bias as the kernel takes it; the layers store it fp32 already, so no copy on the decode path."""
+    return bias if bias is None or bias.dtype == torch.float32 else bias.float().contiguous()
 
 
 def quantize(model: nn.Module, dtype: QuantDtype) -> nn.Module:

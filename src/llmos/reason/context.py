@@ -8,12 +8,15 @@ chain-of-thought, ReAct inside Reflexion, all in one trace and one budget.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Literal
+from typing import Literal, TypeVar
 
 from llmos.reason.backend import Backend, BackendError, Params, Sample
 from llmos.reason.budget import Budget, BudgetExhausted, Spent, check, tokens_left
 from llmos.reason.trace import Call, Trace
+
+T = TypeVar("T")
 
 
 class Context:
@@ -41,19 +44,10 @@ class Context:
         if p.seed is None and self.seed is not None:
             p.seed = self.seed + len(self.trace.calls)
         call = Call(len(self.trace.calls) + 1, purpose, self.mode, prompt, asdict(p))
-        self.trace.calls.append(call)
-        start = time.monotonic()
-        try:
-            if self.mode == "chat":
-                samples = self.backend.chat([{"role": "user", "content": prompt}], p)
-            else:
-                samples = self.backend.complete(prompt, p)
-        except BackendError as e:
-            call.error = str(e)
-            raise BackendError(f"{e} (call #{call.index}, {purpose}, in {self.trace.strategy})") from e
-        finally:
-            call.seconds = round(time.monotonic() - start, 4)
-            self.spent.calls += 1
+        if self.mode == "chat":
+            samples = self._traced(call, lambda: self.backend.chat([{"role": "user", "content": prompt}], p))
+        else:
+            samples = self._traced(call, lambda: self.backend.complete(prompt, p))
         call.outputs = [s.text for s in samples]
         call.tokens = sum(s.tokens for s in samples)
         self.spent.tokens += call.tokens
@@ -63,18 +57,22 @@ class Context:
         """log p(continuation | prompt) for each, as one model call (budgeted and traced like a sample)."""
         check(self.budget, self.spent)
         call = Call(len(self.trace.calls) + 1, purpose, "score", prompt, {"n": 1, "continuations": continuations})
+        scores = self._traced(call, lambda: self.backend.score(prompt, continuations))
+        call.outputs = [f"{c!r}: {s:.3f}" for c, s in zip(continuations, scores)]
+        return scores
+
+    def _traced(self, call: Call, run: Callable[[], T]) -> T:
+        """Record `call` in the trace, run it, and count it and its time whether it succeeds or not."""
         self.trace.calls.append(call)
         start = time.monotonic()
         try:
-            scores = self.backend.score(prompt, continuations)
+            return run()
         except BackendError as e:
             call.error = str(e)
-            raise BackendError(f"{e} (call #{call.index}, {purpose}, in {self.trace.strategy})") from e
+            raise BackendError(f"{e} (call #{call.index}, {call.purpose}, in {self.trace.strategy})") from e
         finally:
             call.seconds = round(time.monotonic() - start, 4)
             self.spent.calls += 1
-        call.outputs = [f"{c!r}: {s:.3f}" for c, s in zip(continuations, scores)]
-        return scores
 
     def text(self, prompt: str, purpose: str, **params) -> str:
         """The one sample's text."""

@@ -5,8 +5,9 @@
 
 A model trained by `llmos reason train` (it has a reason.json) saw every
 problem after a start token, so its prompts get one too. The n samples of
-one call decode together as one batch (`infer.calculator.sample_n`); with `calculator=True`, `<<expr=` calls in the text are computed while
-decoding and their results forced into the sequence. Logprobs are always
+one call decode together as one batch (`infer.calculator.sample_n`); with
+`calculator=True`, `<<expr=` calls in the text are computed while decoding
+and their results forced into the sequence. Logprobs are always
 available here (the raw model's log p of each sampled token), and `score`
 reads log p(continuation | prompt) off one batched forward pass.
 """

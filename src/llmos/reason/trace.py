@@ -20,7 +20,7 @@ from llmos.config import atomic_write_text
 class Call:
     index: int                           # 1-based, in call order
     purpose: str                         # "answer", "propose", "value", "feedback", "reflect", ...
-    kind: str                            # "completion" or "chat"
+    kind: str                            # "completion", "chat" or "score"
     prompt: Any                          # text, or a message list
     params: dict
     outputs: list[str] = field(default_factory=list)
