@@ -97,3 +97,23 @@ def test_a_select_offers_the_options_the_request_names_else_all():
     unnamed = action_schema(page(), "Ship it abroad.")
     select = next(v for v in unnamed["anyOf"] if v["properties"]["type"] == {"const": "select"})
     assert select["properties"]["option"] == {"enum": ["France", "Spain"]}
+
+
+def test_an_action_that_would_change_nothing_is_not_offered(tokenizer):
+    request = "Ship it to Spain for Ada Lovelace, city Madrid."
+    done = Observation(url="http://x/shop/checkout", elements=[
+        Element(index=3, tag="input", role="textbox", label="City", input_type="text", value="Madrid"),
+        Element(index=4, tag="select", role="combobox", label="Country", options=["France", "Spain"], value="Spain"),
+        Element(index=5, tag="input", role="radio", label="Express shipping", input_type="radio", checked=True),
+        Element(index=6, tag="input", role="radio", label="Standard shipping", input_type="radio", checked=False),
+        Element(index=8, tag="input", role="textbox", label="Name", input_type="text", value="junk")])
+    schema = action_schema(done, request)
+    kinds = [v["properties"]["type"]["const"] for v in schema["anyOf"]]
+    assert "select" not in kinds                       # Spain is the only named option and already chosen
+    assert not accepts(schema, tokenizer, write_action({"type": "click", "element": 5}))   # checked radio
+    assert accepts(schema, tokenizer, write_action({"type": "click", "element": 6}))
+    assert not accepts(schema, tokenizer, write_action({"type": "type", "element": 3, "text": "Madrid"}))
+    assert accepts(schema, tokenizer, write_action({"type": "type", "element": 8, "text": "Ada Lovelace"}))
+    unnamed = action_schema(done, "Ship it abroad.")
+    select = next(v for v in unnamed["anyOf"] if v["properties"]["type"] == {"const": "select"})
+    assert select["properties"]["option"] == {"enum": ["France"]}   # all but the one it shows

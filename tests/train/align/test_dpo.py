@@ -112,3 +112,22 @@ def test_train_dpo_writes_a_servable_run(tmp_path):
     with torch.no_grad():
         _, saved = dpo_batch_loss(model, tiny_model(tok).requires_grad_(False), tokenizer, PAIRS, cfg)
     assert saved["rewards/margins"] > 1, saved
+
+
+def test_sft_weight_adds_the_chosen_per_token_nll():
+    from llmos.train.align.data import pair_batch
+    from llmos.train.align.logprobs import response_token_logprobs
+    tok = tiny_tokenizer()
+    policy, ref = tiny_model(tok), tiny_model(tok).requires_grad_(False)
+    plain = DPOConfig(beta=0.5, max_len=32, max_prompt_len=8)
+    rpo = DPOConfig(beta=0.5, max_len=32, max_prompt_len=8, sft_weight=2.0)
+    base, _ = dpo_batch_loss(policy, ref, tok, PAIRS, plain)
+    loss, metrics = dpo_batch_loss(policy, ref, tok, PAIRS, rpo)
+    batch = pair_batch(tok, PAIRS, 32, 8)
+    logps, mask = response_token_logprobs(policy(batch.input_ids).logits, batch)
+    n = len(PAIRS)
+    nll = float((-logps[:n].sum(-1) / mask[:n].sum(-1)).mean())      # by hand: chosen rows only
+    assert metrics["nll/chosen"] == pytest.approx(nll, rel=1e-5)
+    assert float(loss) == pytest.approx(float(base) + 2.0 * nll, rel=1e-5)
+    with pytest.raises(ValueError, match="sft_weight"):
+        DPOConfig(sft_weight=-1.0)

@@ -17,10 +17,10 @@ guard stopped three).
 from __future__ import annotations
 
 import json
-import random
 import statistics
 from pathlib import Path
 
+from llmos.agent.learn.agreement import step_agreement
 from llmos.agent.learn.backend import POLICY_FILE, PolicyBackend
 
 
@@ -37,21 +37,13 @@ def calibrate(folder: str | Path, episodes, steps: int = 300, quantile: float = 
     """Measure the threshold on `steps` steps of `episodes` and write it to FOLDER/policy.json."""
     folder = Path(folder)
     policy = PolicyBackend(folder, min_confidence=0.0)
-    pool = [(s.context, s.action) for e in episodes if e.success for s in e.steps]
-    random.Random(seed).shuffle(pool)
-    right, wrong = [], []
-    for ctx, want in pool[:steps]:
-        text, _, _ = policy.propose(ctx, temperature=0.0)
-        try:
-            got = json.loads(text)
-        except json.JSONDecodeError:
-            got = None
-        same = got == want or (got is not None and got.get("type") == want.get("type") == "done")
-        (right if same else wrong).append(policy.last_confidence)
+    report = step_agreement(policy, episodes, limit=steps, seed=seed)
+    right, wrong = report["confidence"]["right"], report["confidence"]["wrong"]
     ranked = sorted(right)
     threshold = min(cap, ranked[int(quantile * len(ranked))]) if ranked else 0.0
     info = {"min_confidence": round(threshold, 4), "quantile": quantile, "cap": cap,
             "steps": len(right) + len(wrong), "agreement": round(len(right) / max(1, len(right) + len(wrong)), 4),
+            "agreement_by_kind": report["by_kind"], "misses": report["misses"],
             "confidence_when_right": _summary(right), "confidence_when_wrong": _summary(wrong)}
     (folder / POLICY_FILE).write_text(json.dumps(info, indent=2) + "\n")
     return info

@@ -27,6 +27,14 @@ characters, like a size "M", as written), the policy chooses among those
 a choice of two cities and Date one date. A select whose options the request
 does not name (a sort order, say) keeps all of them.
 
+Nor does the schema offer an action that would change nothing: selecting the
+option a select already shows, clicking a radio button that is already
+checked, or typing into a field that already holds one of the request's
+values (a field holding anything else can still be typed over). Repeating a
+step that is already done is the commonest way a small policy loops; under
+this schema the step it repeats is simply not there, and the next most likely
+action, the one that moves the task on, is taken instead.
+
 Properties come in the order the demonstrations write them (`write_action`),
 with json.dumps's separators, which is also what the grammar engine emits.
 A valid action is still only a proposal: the agent's policy and limits judge
@@ -94,21 +102,30 @@ def _variant(kind: str, required: dict, optional: dict | None = None) -> dict:
             "additionalProperties": False}
 
 
+def _is_checked_radio(e: Element) -> bool:
+    return e.role == "radio" and bool(e.checked)
+
+
 def action_schema(obs: Observation, task: str = "", note: str = "") -> dict:
     """The JSON schema of the actions that make sense on `obs` for the request `task` (module docstring)."""
-    clicks = [e.index for e in obs.elements if kind_of(e) == "click" and not e.disabled]
-    fields = [e.index for e in obs.elements if kind_of(e) == "type" and not e.disabled]
+    values = typed_values(task, note) if task else []
+    known = set(values)
+    clicks = [e.index for e in obs.elements if kind_of(e) == "click" and not e.disabled and not _is_checked_radio(e)]
+    fields = [e.index for e in obs.elements
+              if kind_of(e) == "type" and not e.disabled and not (e.value and e.value in known)]
     variants = []
     if clicks:
         variants.append(_variant("click", {"element": {"enum": clicks}}))
     if fields:
-        text = ({"enum": typed_values(task, note)} if task else {"type": "string", "maxLength": MAX_TYPED})
+        text = {"enum": values} if task else {"type": "string", "maxLength": MAX_TYPED}
         variants.append(_variant("type", {"element": {"enum": fields}, "text": text}))
     for e in obs.elements:
         if kind_of(e) == "select" and e.options and not e.disabled:
             options = list(dict.fromkeys(e.options))
             options = (named_options(options, task, note) or options) if task else options
-            variants.append(_variant("select", {"element": {"const": e.index}, "option": {"enum": options}}))
+            options = [o for o in options if o != e.value]           # the one it shows: no change
+            if options:
+                variants.append(_variant("select", {"element": {"const": e.index}, "option": {"enum": options}}))
     variants += [
         _variant("done", {"answer": {"type": "string", "maxLength": MAX_ANSWER}},
                  {"success": {"type": "boolean"}}),

@@ -66,6 +66,8 @@ class AgentTrainConfig:
     dpo_batch: int = 8
     dpo_lr: float = 1e-4
     beta: float = 0.1
+    dpo_sft_weight: float = 1.0     # the chosen action's NLL beside the DPO term (RPO), so few pairs do not
+                                    # push the demonstrated actions down with the rejected ones
     threads: int = 0                # torch CPU threads; 0 = torch's default
     precision: str = "auto"         # pretraining and SFT: auto = bf16 on a CPU with native bf16, else fp32
     until: str = "dpo"              # the last stage to run (demos, pretrain, sft, rollouts, dpo); run again to go on
@@ -218,7 +220,8 @@ def _dpo_config(cfg: AgentTrainConfig):
     from llmos.train.align.dpo import DPOConfig
     n = cfg.model.max_seq_len
     return DPOConfig(steps=cfg.dpo_steps, batch_size=cfg.dpo_batch, lr=cfg.dpo_lr, beta=cfg.beta,
-                     max_len=n, max_prompt_len=n - 64, save_every=20, eval_every=10**6, seed=cfg.seed)
+                     sft_weight=cfg.dpo_sft_weight, max_len=n, max_prompt_len=n - 64, save_every=20,
+                     eval_every=10**6, seed=cfg.seed)
 
 
 def _load(folder: Path):

@@ -8,6 +8,10 @@ DPO (Rafailov et al. 2023, eq. 7), with h = the log-ratio margin
                   (cDPO: the preference label is flipped with probability eps)
     IPO:          L = (h - 1/(2 beta))^2          (Azar et al. 2023, eq. 17)
     reference-free: ref terms are 0, so h = log pi(y_w|x) - log pi(y_l|x)
+    with sft_weight a: L + a * (-log pi(y_w|x) / |y_w|)
+                  (the chosen response's per-token NLL beside the DPO term, as in
+                  RPO / iterative RPO, Pang et al. 2024: on few pairs, plain DPO
+                  can push both responses down; this keeps the chosen one likely)
 
     implicit rewards: r(x, y) = beta (log pi(y|x) - log ref(y|x))
 
@@ -29,7 +33,7 @@ from torch import Tensor
 from llmos.config import ConfigError, require, require_choice
 from llmos.nn import CausalLM
 from llmos.train.align.data import PreferencePair, pair_batch
-from llmos.train.align.logprobs import sequence_logprobs, split_pairs
+from llmos.train.align.logprobs import response_token_logprobs, sequence_logprobs, split_pairs
 from llmos.train.align.loop import AlignConfig, Run, batch_indices, split_eval
 
 DPOLossType = Literal["sigmoid", "ipo"]
@@ -88,11 +92,13 @@ class DPOConfig(AlignConfig):
     loss_type: DPOLossType = "sigmoid"  # "sigmoid" (DPO) or "ipo"
     label_smoothing: float = 0.0        # > 0: conservative DPO
     reference_free: bool = False
+    sft_weight: float = 0.0             # > 0: add the chosen response's per-token NLL (RPO)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         require_choice(self, "loss_type")
         require(self.beta > 0, "beta", "> 0", self.beta)
+        require(self.sft_weight >= 0, "sft_weight", ">= 0", self.sft_weight)
         require(0 <= self.label_smoothing < 0.5, "label_smoothing", "in [0, 0.5)", self.label_smoothing)
 
 
@@ -100,13 +106,21 @@ def dpo_batch_loss(policy: CausalLM, ref: CausalLM | None, tokenizer, pairs: lis
                    cfg: DPOConfig) -> tuple[Tensor, dict[str, float]]:
     """Mean DPO loss over `pairs` and its metrics (one policy forward over chosen + rejected)."""
     batch = pair_batch(tokenizer, pairs, cfg.max_len, cfg.max_prompt_len).to(cfg.device)
-    pol_c, pol_r = split_pairs(sequence_logprobs(policy, batch))            # (n,), (n,)
+    logps, mask = response_token_logprobs(policy(batch.input_ids).logits, batch)   # (2n, T)
+    pol_c, pol_r = split_pairs(logps.sum(-1))                                # (n,), (n,)
     ref_c = ref_r = None
     if not cfg.reference_free:
         with torch.no_grad():
             ref_c, ref_r = split_pairs(sequence_logprobs(ref, batch))
     out = dpo_loss(pol_c, pol_r, ref_c, ref_r, cfg.beta, cfg.loss_type, cfg.label_smoothing, cfg.reference_free)
-    return out.losses.mean(), {**dpo_metrics(out, pol_c, pol_r), "tokens": int(batch.attention_mask.sum())}
+    loss = out.losses.mean()
+    metrics = {**dpo_metrics(out, pol_c, pol_r), "tokens": int(batch.attention_mask.sum())}
+    if cfg.sft_weight:
+        n_c, _ = split_pairs(mask.sum(-1).clamp(min=1))
+        nll = (-pol_c / n_c).mean()
+        loss = loss + cfg.sft_weight * nll
+        metrics["nll/chosen"] = float(nll.detach())
+    return loss, metrics
 
 
 def train_dpo(policy: CausalLM, tokenizer, pairs: list[PreferencePair], out: str | Path, cfg: DPOConfig,
