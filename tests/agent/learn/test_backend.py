@@ -62,3 +62,18 @@ def test_an_unconstrained_backend_is_free_to_write_anything(backend):
 def test_a_folder_without_a_policy_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="llmos agent train"):
         policy_folder(tmp_path)
+
+
+def test_the_observation_format_travels_with_the_model(backend, tmp_path):
+    from llmos.agent.learn.backend import read_format, write_format
+    from llmos.hub import save_pretrained
+    ctx = context().model_copy(update={"task": "Register, with the newsletter."})
+    ctx.observation.elements.append(Element(index=6, tag="input", role="checkbox", label="Newsletter"))
+    for marks in (True, False):
+        folder = tmp_path / str(marks)
+        save_pretrained(backend.model, folder, tokenizer=backend.tokenizer)
+        write_format(folder, marks)
+        assert read_format(folder) == {"marks": marks}
+        policy = PolicyBackend(folder)
+        assert policy.marks is marks and ("6 checkbox Newsletter [ ] *" in policy.render(ctx)) is marks
+    assert read_format(tmp_path) == {} and PolicyBackend(policy=backend.model, tokenizer=backend.tokenizer).marks is False

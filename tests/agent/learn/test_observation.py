@@ -59,3 +59,19 @@ def test_write_action_is_one_json_line_with_the_type_first_that_the_agent_parses
         assert json.loads(line) == action
         assert parse_action(line).model_dump(exclude={"thought"}, exclude_defaults=True) | {"type": action["type"]} \
             == action
+
+
+def test_marks_star_the_boxes_and_radios_the_request_names_leaving_out_shared_words():
+    from llmos.agent.learn.observation import named_elements
+    seats = [Element(index=i, tag="input", role="radio", label=f"Seat 10{c}, {kind}", checked=False)
+             for i, (c, kind) in enumerate([("A", "window"), ("B", "middle"), ("C", "aisle")], start=3)]
+    boxes = [Element(index=8, tag="input", role="checkbox", label="Vegetarian", checked=False),
+             Element(index=9, tag="input", role="checkbox", label="Send me the monthly newsletter", checked=False)]
+    task = "Book it with a window seat and a vegetarian meal."
+    assert named_elements(seats + boxes, task) == {3, 8}             # "seat" is on every seat: not a sign
+    assert named_elements(seats + boxes, "Book it.", "the person answered: aisle") == {5}
+    ctx = StepContext(task=task, step=1, observation=Observation(url="http://x/seats", elements=seats + boxes))
+    marked = render(ctx, marks=True).splitlines()
+    assert "3 radio Seat 10A, window [ ] *" in marked and "4 radio Seat 10B, middle [ ]" in marked
+    assert "8 checkbox Vegetarian [ ] *" in marked and "9 checkbox Send me the monthly newsletter [ ]" in marked
+    assert " *" not in render(ctx)                                    # the plain format, as older policies saw it

@@ -42,6 +42,17 @@ from llmos.agent.views import ModelReply, ModelRequest, StepContext
 MAX_NEW_TOKENS = 128
 MIN_NEW_TOKENS = 64   # room kept for the reply when a long page fills the context
 POLICY_FILE = "policy.json"   # beside the model: {"min_confidence": p} calibrated by `llmos agent train`
+FORMAT_FILE = "observation.json"   # beside the model: {"marks": true}, the observation format it was trained on
+
+
+def read_format(folder: Path) -> dict:
+    """The observation format a policy folder was trained with (`observation.render`'s options); {} = plain."""
+    path = Path(folder) / FORMAT_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_format(folder: Path, marks: bool) -> None:
+    (Path(folder) / FORMAT_FILE).write_text(json.dumps({"marks": marks}) + "\n")
 
 
 def policy_folder(path: str | Path) -> Path:
@@ -60,8 +71,8 @@ class PolicyBackend:
     def __init__(self, model: str | Path | None = None, *, policy=None, tokenizer=None,
                  temperature: float = 0.0, seed: int | None = None, constrained: bool = True,
                  max_new_tokens: int = MAX_NEW_TOKENS, threads: int | None = None,
-                 min_confidence: float | None = None):
-        saved = {}
+                 min_confidence: float | None = None, marks: bool | None = None):
+        saved, fmt = {}, {}
         if policy is None:
             from llmos.hub import load_pretrained
             if model is None:
@@ -72,21 +83,27 @@ class PolicyBackend:
                 raise FileNotFoundError(f"{folder} has no tokenizer.json beside the model")
             if (folder / POLICY_FILE).exists():
                 saved = json.loads((folder / POLICY_FILE).read_text())
+            fmt = read_format(folder)
         self.model, self.tokenizer = policy.eval(), tokenizer
         self.name = f"llmos-policy:{Path(model).name if model else 'in-memory'}"
         self.temperature, self.seed, self.constrained = temperature, seed, constrained
         self.max_new_tokens = max_new_tokens
         self.min_confidence = float(saved.get("min_confidence", 0.0) if min_confidence is None else min_confidence)
+        self.marks = bool(fmt.get("marks", False) if marks is None else marks)
         self.last_confidence = 1.0
         self.calls = 0
         if threads:
             torch.set_num_threads(threads)
 
+    def render(self, ctx: StepContext) -> str:
+        """The step's prompt in the observation format this policy was trained on."""
+        return render(ctx, marks=self.marks)
+
     def prompt_ids(self, ctx: StepContext) -> list[int]:
         from llmos.train.align.data import encode_prompt
 
         budget = self.model.config.max_seq_len - min(self.max_new_tokens, MIN_NEW_TOKENS)
-        return encode_prompt(self.tokenizer, render(ctx), budget)
+        return encode_prompt(self.tokenizer, self.render(ctx), budget)
 
     def grammar(self, ctx: StepContext):
         from llmos.infer.grammar import Grammar, compile_grammar

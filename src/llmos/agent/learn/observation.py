@@ -19,6 +19,19 @@ hundred, and a prompt cut to fit the context loses the page's first lines,
 never the task. (Where the task stands did not, on its own, make a 2.4
 M-parameter policy copy values from it; see BENCHMARKS.md.)
 
+With `marks` on (the format a policy is trained with travels beside it in
+`observation.json`), a checkbox or radio whose label the request names gets a
+`*`: one of its words (case aside) is a word of the request (or of the last
+note), leaving out words every element of its role on the page shares:
+
+    task: ... with a window seat and a vegetarian meal
+    7 radio Seat 12A, window [ ] *          ("seat" is on every seat, "window" is in the request)
+    8 radio Seat 12B, middle [ ]
+    4 checkbox Vegetarian [ ] *
+
+so whether the request asks for a box is read off its own line, not matched
+across the prompt by a model of a few million parameters.
+
 Every element the agent listed is kept, with its index, role, label, value,
 checked state and options (links lose their href: the host and port of the
 suite say nothing about what to do). Page text keeps only the lines that no
@@ -29,6 +42,7 @@ reads.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlparse
 
 from llmos.agent.views import Element, StepContext
@@ -37,12 +51,32 @@ MAX_TEXT = 400
 MAX_HISTORY = 4
 MAX_NOTE = 160
 MAX_OPTIONS = 12
+MARKED = ("checkbox", "radio")
+_WORD = re.compile(r"[^\W_]+")
+_STOP = {"the", "and", "for", "with", "you", "your", "me", "my", "of", "to", "a", "an", "in", "on", "by", "or"}
 
 
-def _element_line(e: Element) -> str:
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.casefold()) if len(w) > 1 and w not in _STOP}
+
+
+def named_elements(elements: list[Element], *texts: str) -> set[int]:
+    """Indices of the checkboxes and radios whose label the texts name (module docstring)."""
+    said = set().union(*(_words(t) for t in texts if t))
+    out = set()
+    for role in MARKED:
+        group = [e for e in elements if e.role == role]
+        shared = set.intersection(*(_words(e.label) for e in group)) if len(group) > 1 else set()
+        out.update(e.index for e in group if (_words(e.label) - shared) & said)
+    return out
+
+
+def _element_line(e: Element, marked: bool = False) -> str:
     line = f"{e.index} {e.role} {e.label}"
     if e.role in ("checkbox", "radio"):
         line += " [x]" if e.checked else " [ ]"
+        if marked:
+            line += " *"
     elif e.value:
         line += f' ="{e.value}"'
     if e.options:
@@ -73,7 +107,7 @@ def _history_item(action: dict) -> str:
     return " ".join(parts)
 
 
-def render(ctx: StepContext, max_text: int = MAX_TEXT) -> str:
+def render(ctx: StepContext, max_text: int = MAX_TEXT, marks: bool = False) -> str:
     """The prompt for one step: page, recent actions, elements, page text, task, then `action:`."""
     obs = ctx.observation
     path = urlparse(obs.url).path if obs.url.startswith("http") else obs.url
@@ -88,7 +122,8 @@ def render(ctx: StepContext, max_text: int = MAX_TEXT) -> str:
         lines.append("done: " + "; ".join(history))
     if ctx.notes:
         lines.append("note: " + " ".join(ctx.notes[-1].split())[:MAX_NOTE])
-    lines += [_element_line(e) for e in obs.elements]
+    named = named_elements(obs.elements, ctx.task, ctx.notes[-1] if ctx.notes else "") if marks else set()
+    lines += [_element_line(e, e.index in named) for e in obs.elements]
     text = _page_text(ctx, max_text)
     if text:
         lines.append(f"text: {text}")

@@ -42,6 +42,8 @@ class PolicyModel:
     max_seq_len: int = 1024
     vocab_size: int = 2048
     spaces_apart: bool = True       # BPE whose spaces are tokens of their own (Tokenizer.train_bpe)
+    tie_embeddings: bool = True     # one matrix embeds and unembeds: a head that copies a token's vector
+                                    # from the request raises that token's logit without a learned map
 
 
 @dataclass
@@ -61,6 +63,7 @@ class AgentTrainConfig:
     samples: int = 2                # sampled alternatives per step (branching)
     temperature: float = 1.0
     verify: bool = True             # replay the first divergence with the oracle's action
+    marks: bool = True              # observation: a * on each checkbox and radio the request names (observation.py)
     renamed_copies: int = 2         # per demonstration step, copies with cities, dates and people renamed (augment.py)
     dpo_steps: int = 60
     dpo_batch: int = 8
@@ -152,10 +155,10 @@ def _all_demos(run: Path) -> list:
     return [e for p in sorted((run / "demos").glob("part-*.jsonl")) for e in read_episodes(p)]
 
 
-def sft_examples(episodes) -> list:
+def sft_examples(episodes, marks: bool = False) -> list:
     from llmos.agent.learn.demos import examples
     from llmos.agent.learn.observation import render, write_action
-    return examples(episodes, render, write_action)
+    return examples(episodes, lambda ctx: render(ctx, marks=marks), write_action)
 
 
 def write_corpus(run: Path, examples) -> Path:
@@ -196,7 +199,7 @@ def pretrained(run: Path, cfg: AgentTrainConfig, examples) -> Path:
     pcfg = PretrainConfig(
         model=ModelConfig.for_family(m.family, vocab_size=m.vocab_size, d_model=m.d_model, n_layers=m.n_layers,
                                      n_heads=m.n_heads, n_kv_heads=m.n_kv_heads, d_ff=m.d_ff,
-                                     max_seq_len=m.max_seq_len),
+                                     max_seq_len=m.max_seq_len, tie_embeddings=m.tie_embeddings),
         data=DataConfig(corpus=str(corpus), tokenizer=tokenizer, vocab_size=m.vocab_size),
         train=TrainConfig(max_steps=max(1, cfg.pretrain_steps), batch_size=cfg.pretrain_batch,
                           seq_len=cfg.pretrain_seq_len, lr=1e-3, min_lr=1e-4,
@@ -234,7 +237,7 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
     last stage's model folder, or `run` after the demonstrations)."""
     import torch
 
-    from llmos.agent.learn.backend import PolicyBackend
+    from llmos.agent.learn.backend import PolicyBackend, write_format
     from llmos.agent.learn.generator import generate
     from llmos.agent.learn.rollouts import preference_pairs
     from llmos.train.align.data import PreferencePair, save_jsonl
@@ -254,7 +257,7 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         episodes = demonstrations(run, cfg)
         prog.mark("demos", episodes=len(episodes), successful=sum(e.success for e in episodes))
     episodes = _all_demos(run)
-    examples = sft_examples(episodes)
+    examples = sft_examples(episodes, cfg.marks)
     log(f"demonstrations: {prog.data['stages']['demos']['episodes']} episodes, {len(examples)} steps")
     if cfg.renamed_copies:
         from llmos.agent.learn.augment import renamed_copies
@@ -276,6 +279,7 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         save_jsonl(examples, run / "sft_data.jsonl")
         train_sft(model, tok, examples, run / "sft", _sft_config(cfg), resume=(run / "sft").exists(),
                   callback=lambda k: prog.tick("sft"))
+        write_format(run / "sft" / "model", cfg.marks)
         prog.mark("sft", examples=len(examples))
     if cfg.until == "sft":
         return run / "sft" / "model"
@@ -303,6 +307,7 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         save_jsonl(prefs, run / "dpo_data.jsonl")
         train_dpo(model, tok, prefs, run / "dpo", _dpo_config(cfg), resume=(run / "dpo").exists(),
                   callback=lambda k: prog.tick("dpo"))
+        write_format(run / "dpo" / "model", cfg.marks)
         prog.mark("dpo", pairs=len(prefs))
     if prog.done("dpo"):
         final = run / "dpo" / "model"

@@ -29,7 +29,7 @@ from typing import Callable
 from llmos.agent.backends import ScriptedBackend
 from llmos.agent.learn.backend import PolicyBackend
 from llmos.agent.learn.demos import action_json
-from llmos.agent.learn.observation import render, write_action
+from llmos.agent.learn.observation import write_action
 from llmos.agent.suite.oracle import OraclePolicy
 from llmos.agent.suite.tasks import Task
 from llmos.agent.views import StepContext, parse_action
@@ -81,7 +81,7 @@ class ShadowedPolicy:
         agree = _same(action, oracle)
         if self.in_sync and not agree and self.rollout.diverged_at is None:
             self.rollout.diverged_at = step
-        self.rollout.steps.append({"prompt": render(ctx), "action": action, "oracle": oracle,
+        self.rollout.steps.append({"prompt": self.policy.render(ctx), "action": action, "oracle": oracle,
                                    "in_sync": self.in_sync})
         self.in_sync = self.in_sync and agree
         if action is None:
@@ -97,7 +97,7 @@ class ShadowedPolicy:
             if alt is None or oracle is None or _same(alt, oracle) or write_action(alt) in seen:
                 continue
             seen.add(write_action(alt))
-            self.alternatives.append((render(ctx), write_action(oracle), write_action(alt)))
+            self.alternatives.append((self.policy.render(ctx), write_action(oracle), write_action(alt)))
 
 
 def _play(agent, suite, task: Task, shadow: ShadowedPolicy, max_seconds: float) -> bool:
