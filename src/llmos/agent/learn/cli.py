@@ -26,7 +26,7 @@ def train(out: Path = Path("runs/agent"), overrides: list[str] | None = None) ->
 
     Args:
         out: the run folder to write (or resume).
-        overrides: settings such as episodes=2000 sft_steps=1200 model.d_model=192.
+        overrides: settings such as episodes=2000 sft_steps=3000 model.d_model=192.
     """
     import dataclasses
     import json

@@ -53,10 +53,10 @@ class AgentTrainConfig:
     seed: int = 0
     model: PolicyModel = field(default_factory=PolicyModel)
     base: str = ""                  # a pretrained llmos run or HF folder to start from (skips pretraining)
-    pretrain_steps: int = 300       # next-token steps on the default corpus + observations
+    pretrain_steps: int = 600       # next-token steps on the default corpus + observations
     pretrain_batch: int = 8
     pretrain_seq_len: int = 256
-    sft_steps: int = 1200
+    sft_steps: int = 3000
     sft_batch: int = 8
     sft_lr: float = 1e-3
     rollout_tasks: int = 24         # training variants the SFT policy is rolled out on
