@@ -38,7 +38,7 @@ def step_agreement(policy, episodes, limit: int | None = None, seed: int = 0,
     """Agreement of `policy` (a `PolicyBackend`) with the oracle over the successful `episodes`' steps.
 
     `limit` samples that many steps (seeded); `examples` keeps that many misses
-    (rendered prompt's last line, the oracle's and the policy's action) for reading.
+    (template, task, the oracle's and the policy's action) for reading.
     """
     pool = [(ep.template, s) for ep in episodes if ep.success for s in ep.steps]
     if limit is not None and len(pool) > limit:

@@ -42,7 +42,7 @@ def calibrate(folder: str | Path, episodes, steps: int = 300, quantile: float = 
     ranked = sorted(right)
     threshold = min(cap, ranked[int(quantile * len(ranked))]) if ranked else 0.0
     info = {"min_confidence": round(threshold, 4), "quantile": quantile, "cap": cap,
-            "steps": len(right) + len(wrong), "agreement": round(len(right) / max(1, len(right) + len(wrong)), 4),
+            "steps": report["steps"], "agreement": report["agreement"],
             "agreement_by_kind": report["by_kind"], "misses": report["misses"],
             "confidence_when_right": _summary(right), "confidence_when_wrong": _summary(wrong)}
     (folder / POLICY_FILE).write_text(json.dumps(info, indent=2) + "\n")

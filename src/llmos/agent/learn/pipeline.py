@@ -237,7 +237,7 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
     last stage's model folder, or `run` after the demonstrations)."""
     import torch
 
-    from llmos.agent.learn.backend import PolicyBackend, write_format
+    from llmos.agent.learn.backend import PolicyBackend, read_format, write_format
     from llmos.agent.learn.generator import generate
     from llmos.agent.learn.rollouts import preference_pairs
     from llmos.train.align.data import PreferencePair, save_jsonl
@@ -307,7 +307,8 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         save_jsonl(prefs, run / "dpo_data.jsonl")
         train_dpo(model, tok, prefs, run / "dpo", _dpo_config(cfg), resume=(run / "dpo").exists(),
                   callback=lambda k: prog.tick("dpo"))
-        write_format(run / "dpo" / "model", cfg.marks)
+        # the pairs' prompts are in the SFT policy's format (rollouts render with it), whatever cfg says now
+        write_format(run / "dpo" / "model", read_format(run / "sft" / "model").get("marks", False))
         prog.mark("dpo", pairs=len(prefs))
     if prog.done("dpo"):
         final = run / "dpo" / "model"
