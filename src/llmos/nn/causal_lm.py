@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from llmos.nn import fused
 from llmos.nn import hooks as hooks_
 from llmos.nn.config import ModelConfig
 from llmos.nn.hooks import HookPoint, fire, norm_hooked
@@ -57,16 +58,29 @@ class Block(nn.Module):
         else:
             self.ffn = MLP(cfg.d_model, cfg.d_ff, act=cfg.activation, bias=cfg.mlp_bias)
         self.drop = nn.Dropout(cfg.dropout)
+        self.fused_norm2 = fused.norm_supported(self.norm2)
+        # the whole-block decoding step (fused.block_step) takes these blocks; "" = it does not
+        self.fused_act = (cfg.activation if cfg.activation in fused.ACT_CODES and not cfg.n_experts
+                          and self.fused_norm2 and fused.norm_supported(self.norm1) else "")
         self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
 
     def forward(self, x: Tensor, mask: Tensor | None, is_causal: bool, rope, cache: CacheStep | None,
                 need_weights: bool) -> tuple[Tensor, Tensor | None, RouterStats | None]:
         if self.hook_points:
             return self._forward_hooked(x, mask, is_causal, rope, cache, need_weights)
+        if (self.fused_act and cache is not None and mask is None and not is_causal and not need_weights
+                and not self.training and x.shape[:2] == (1, 1) and fused.decoding(x)):
+            out = fused.block_step(self, x, cache, rope, self.fused_act)   # one call for the block
+            if out is not None:
+                return out, None, None
         h, weights = self.attn(self.norm1(x), mask=mask, is_causal=is_causal, rope=rope,
                                cache=cache, layer=self.layer, need_weights=need_weights)
-        x = x + self.drop(h)
-        f = self.ffn(self.norm2(x))
+        if cache is not None and not self.training and self.fused_norm2 and fused.decoding(x):
+            x, normed = fused.add_norm(x, h, self.norm2)           # x + h and its norm, one pass
+        else:
+            x = x + self.drop(h)
+            normed = self.norm2(x)
+        f = self.ffn(normed)
         stats = None
         if isinstance(f, tuple):
             f, stats = f

@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-_SOURCE = Path(__file__).with_name("gemv.cpp")
+# one build holds the matrix-vector products and the fused decoding operators (`fused.py`)
+_SOURCES = [Path(__file__).with_name("gemv.cpp"), Path(__file__).with_name("decode.cpp")]
 _state: dict[str, object] = {}
 
 
@@ -54,7 +55,7 @@ def _build() -> bool:
         from torch.utils.cpp_extension import load
         # one build per instruction set, so a cache shared by two machines never runs the wrong one
         name = "llmos_gemv" + ("_avx512" if capability == "AVX512" else "") + ("_vnni" if vnni else "")
-        load(name=name, sources=[str(_SOURCE)],
+        load(name=name, sources=[str(f) for f in _SOURCES],
              extra_cflags=flags, extra_ldflags=["-fopenmp"], is_python_module=False, verbose=False)
         return True
     except Exception as e:      # no compiler, no ninja: fall back, and say so once

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from llmos.nn import fused
+
 
 class CacheFullError(RuntimeError):
     pass
@@ -126,6 +128,24 @@ class CacheStep:
             b = rows.shape[0]
             return c.k[layer, :b, :, : self.end], c.v[layer, :b, :, : self.end]
         return c.k[layer, rows, :, : self.end], c.v[layer, rows, :, : self.end]
+
+    def attend_one(self, layer: int, q: Tensor, k: Tensor, v: Tensor, scale: float) -> Tensor | None:
+        """Store and attend in one fused pass, for one new token per row (nn/fused.py).
+
+        q (B, H, 1, D), k, v (B, Hkv, 1, D) -> (B, H, 1, D), the same as `update` followed by
+        attention over every stored key, or None where the fused operator does not apply
+        (rows not 0..B-1, several new tokens, a non-fp32 cache); the caller then takes that path.
+        Every row must see all `end` keys (no mask), as when the rows are equally long.
+        """
+        c = self.cache
+        if not (self.contiguous and self.write.shape[1] == 1 and c.k.dtype == torch.float32
+                and q.shape[-1] % 8 == 0):
+            return None
+        b = self.rows.shape[0]
+        out = fused.attend_step(q.reshape(b, q.shape[1], -1), k.reshape(b, k.shape[1], -1).contiguous(),
+                                v.reshape(b, v.shape[1], -1).contiguous(), c.k[layer, :b], c.v[layer, :b],
+                                self.end - 1, scale)
+        return out[:, :, None]
 
     def key_valid(self) -> Tensor:
         """(B, end) which stored keys are real tokens."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from llmos.nn import fused
 from llmos.nn.attention import attention
 from llmos.nn.hooks import HookPoint, attend_hooked, fire_heads
 from llmos.nn.kv_cache import CacheStep
@@ -83,6 +84,11 @@ class MultiHeadAttention(nn.Module):
             q, k = rotary.rotate(q, cos, sin), rotary.rotate(k, cos, sin)
             if hooked:
                 q, k = fire_heads(hooked, "hook_rot_q", q), fire_heads(hooked, "hook_rot_k", k)
+        if (cache is not None and mask is None and not is_causal and not hooked and not need_weights
+                and q.shape[2] == 1 and fused.decoding(q)):
+            out = cache.attend_one(layer, q, k, v, self.head_dim ** -0.5)   # (B, H, 1, D) or None
+            if out is not None:
+                return self.o_proj(out.reshape(q.shape[0], 1, self.n_heads * self.head_dim)), None
         if cache is not None:
             k, v = cache.update(layer, k, v)                      # (B, Hkv, S_all, D)
         dropout_p = self.dropout if self.training else 0.0
