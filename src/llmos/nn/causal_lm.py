@@ -62,6 +62,8 @@ class Block(nn.Module):
         # the whole-block decoding step (fused.block_step) takes these blocks; "" = it does not
         self.fused_act = (cfg.activation if cfg.activation in fused.ACT_CODES and not cfg.n_experts
                           and self.fused_norm2 and fused.norm_supported(self.norm1) else "")
+        self.fused_rms = cfg.norm == "rmsnorm"
+        self.fused_eps = [float(self.norm1.eps), float(self.norm2.eps), self.attn.head_dim ** -0.5]
         self.hook_points: dict[str, HookPoint] = {}               # see nn/hooks.py; empty = no cost
 
     def forward(self, x: Tensor, mask: Tensor | None, is_causal: bool, rope, cache: CacheStep | None,

@@ -45,10 +45,6 @@ inline float dot(const float* a, const float* b, int64_t n) {   // n a multiple 
   return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
-inline void axpy(float a, const float* x, float* y, int64_t n) {   // y += a x, n a multiple of 8
-  const __m256 av = _mm256_set1_ps(a);
-  for (int64_t i = 0; i < n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-}
 
 // Keys j = 0 .. n-1 of one cache row: K + g * sg + j * sl (the same strides for V).
 struct CacheRow {
@@ -57,28 +53,90 @@ struct CacheRow {
   int64_t sg, sl;
 };
 
+// e^x for 8 lanes (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a degree-6 polynomial in r, then
+// 2^n through the exponent bits); relative error about 1e-7. x <= 0 here (scores minus their max).
+inline __m256 exp8(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));            // e^-87 ~ 1.6e-38: the smallest normal
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  for (float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(c));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+// s[0..3] = q . k_j for the four rows k, k + sl, k + 2 sl, k + 3 sl (D a multiple of 8): one
+// horizontal reduction for four keys instead of one each
+inline void dot4(const float* q, const float* k, int64_t sl, int64_t D, float scale, float* s) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (int64_t d = 0; d < D; d += 8) {
+    const __m256 qv = _mm256_loadu_ps(q + d);
+    a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + d), a0);
+    a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + sl + d), a1);
+    a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + 2 * sl + d), a2);
+    a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + 3 * sl + d), a3);
+  }
+  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));   // lanes: 0 1 2 3 | 0 1 2 3
+  const __m128 t = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  _mm_storeu_ps(s, _mm_mul_ps(t, _mm_set1_ps(scale)));
+}
+
+// out[d0 .. d0 + 8 NV) = sum_j p[j] V[j, d0 ..]: the NV output vectors stay in registers
+template <int NV>
+inline void weighted_sum(const float* p, const float* v, int64_t sl, int64_t n, int64_t d0, float* out) {
+  __m256 acc[NV];
+  for (int i = 0; i < NV; ++i) acc[i] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < n; ++j) {
+    const __m256 pj = _mm256_set1_ps(p[j]);
+    const float* row = v + j * sl + d0;
+    for (int i = 0; i < NV; ++i) acc[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(row + 8 * i), acc[i]);
+  }
+  for (int i = 0; i < NV; ++i) _mm256_storeu_ps(out + d0 + 8 * i, acc[i]);
+}
+
 // out (H, D) = attention of q (H, D) over n cached keys; threads share out the heads
 void attend(const float* q, int64_t H, int64_t G, int64_t D, const CacheRow& c, int64_t n, float scale, float* out) {
   const int64_t rep = H / G;
   const int64_t grain = std::max<int64_t>(1, 32768 / (n * D));   // small caches stay on one thread
   at::parallel_for(0, H, grain, [&](int64_t h0, int64_t h1) {
-    std::vector<float> p(n);
+    std::vector<float> p(n + 8);
     for (int64_t h = h0; h < h1; ++h) {
       const float* qh = q + h * D;
       const float* kb = c.k + (h / rep) * c.sg;
       const float* vb = c.v + (h / rep) * c.sg;
+      int64_t j = 0;
+      for (; j + 4 <= n; j += 4) dot4(qh, kb + j * c.sl, c.sl, D, scale, p.data() + j);
+      for (; j < n; ++j) p[j] = dot(qh, kb + j * c.sl, D) * scale;
       float m = -INFINITY;
-      for (int64_t j = 0; j < n; ++j) {
-        p[j] = dot(qh, kb + j * c.sl, D) * scale;
-        m = std::max(m, p[j]);
+      for (j = 0; j < n; ++j) m = std::max(m, p[j]);
+      __m256 zv = _mm256_setzero_ps();
+      const __m256 mv = _mm256_set1_ps(m);
+      for (j = 0; j + 8 <= n; j += 8) {
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p.data() + j), mv));
+        _mm256_storeu_ps(p.data() + j, e);
+        zv = _mm256_add_ps(zv, e);
       }
-      float z = 0.0f;
-      for (int64_t j = 0; j < n; ++j) z += (p[j] = std::exp(p[j] - m));
+      float z = hsum8(zv);
+      for (; j < n; ++j) z += (p[j] = std::exp(p[j] - m));
+      const float inv = 1.0f / z;
+      for (j = 0; j < n; ++j) p[j] *= inv;
       float* oh = out + h * D;
-      std::fill_n(oh, D, 0.0f);
-      for (int64_t j = 0; j < n; ++j) axpy(p[j], vb + j * c.sl, oh, D);
-      const __m256 inv = _mm256_set1_ps(1.0f / z);
-      for (int64_t d = 0; d < D; d += 8) _mm256_storeu_ps(oh + d, _mm256_mul_ps(inv, _mm256_loadu_ps(oh + d)));
+      for (int64_t d0 = 0; d0 < D; d0 += 64) {
+        switch (std::min<int64_t>(8, (D - d0) / 8)) {
+          case 1: weighted_sum<1>(p.data(), vb, c.sl, n, d0, oh); break;
+          case 2: weighted_sum<2>(p.data(), vb, c.sl, n, d0, oh); break;
+          case 3: weighted_sum<3>(p.data(), vb, c.sl, n, d0, oh); break;
+          case 4: weighted_sum<4>(p.data(), vb, c.sl, n, d0, oh); break;
+          case 5: weighted_sum<5>(p.data(), vb, c.sl, n, d0, oh); break;
+          case 6: weighted_sum<6>(p.data(), vb, c.sl, n, d0, oh); break;
+          case 7: weighted_sum<7>(p.data(), vb, c.sl, n, d0, oh); break;
+          default: weighted_sum<8>(p.data(), vb, c.sl, n, d0, oh); break;
+        }
+      }
     }
   });
 }
@@ -181,12 +239,35 @@ const at::Tensor* opt(const c10::List<std::optional<at::Tensor>>& p, size_t i, s
 
 enum Act { kRelu = 0, kGelu = 1, kGeluTanh = 2, kSilu = 3 };
 
-void activate(at::Tensor& a, int64_t act) {
-  switch (act) {
-    case kRelu: a.relu_(); break;
-    case kGelu: at::gelu_out(a, a, "none"); break;
-    case kGeluTanh: at::gelu_out(a, a, "tanh"); break;
-    default: at::silu_out(a, a); break;
+// a = act(a) in place over n values: relu; GELU exact (through torch's erf); GELU's tanh form
+// x/2 (1 + tanh(u)) = x / (1 + e^(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3); silu x / (1 + e^(-x))
+void activate(float* a, int64_t n, int64_t act) {
+  if (act == kGelu) {
+    at::Tensor t = at::from_blob(a, {n}, at::TensorOptions().dtype(at::kFloat));
+    at::gelu_out(t, t, "none");
+    return;
+  }
+  const auto f = [act](__m256 x) {
+    if (act == kRelu) return _mm256_max_ps(x, _mm256_setzero_ps());
+    __m256 t = x;                                           // silu: x / (1 + e^-x)
+    if (act == kGeluTanh) {                                 // x / (1 + e^(-2u))
+      const __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+      t = _mm256_mul_ps(_mm256_set1_ps(2.0f * 0.7978845608f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
+    }
+    // e^-t for either sign of t: exp8 takes arguments <= 0, so use e^-|t| and its reciprocal
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_andnot_ps(_mm256_set1_ps(-0.0f), t)));
+    const __m256 pos = _mm256_cmp_ps(t, _mm256_setzero_ps(), _CMP_GE_OQ);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 sig = _mm256_blendv_ps(_mm256_div_ps(e, _mm256_add_ps(one, e)), _mm256_div_ps(one, _mm256_add_ps(one, e)), pos);
+    return _mm256_mul_ps(x, sig);                           // x * sigmoid(t)
+  };
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(a + i, f(_mm256_loadu_ps(a + i)));
+  if (i < n) {                                              // the tail through a padded vector
+    float buf[8] = {0};
+    std::copy(a + i, a + n, buf);
+    _mm256_storeu_ps(buf, f(_mm256_loadu_ps(buf)));
+    std::copy(buf, buf + (n - i), a + i);
   }
 }
 
@@ -198,32 +279,39 @@ void activate(at::Tensor& a, int64_t act) {
 //
 // p: norm1 w, b; norm2 w, b; then (weight, scales, bias) for q, k, v, o and the feed-forward's
 // two (MLP: in, out) or three (SwiGLU: gate, up, down) matrices. meta: rms, swiglu, act, H, Hkv,
-// D, rope (0 none, 1 half, 2 interleaved), pos. eps: norm1's, norm2's eps and the score scale.
+// D, rope (0 none, 1 half, 2 interleaved), pos, layer. eps: norm1's, norm2's eps and the score
+// scale. kc, vc: the whole cache (layers, slots, Hkv, L, D); the block uses [layer, 0].
 // Returns x's next value (1, C), or an empty tensor where a weight is of a kind it does not take
 // (nothing is written then, and the caller runs the block operator by operator).
 at::Tensor block_step(const at::Tensor& x, const c10::List<std::optional<at::Tensor>>& p, at::IntArrayRef meta,
                       at::ArrayRef<double> eps, at::Tensor kc, at::Tensor vc, const std::optional<at::Tensor>& cos,
                       const std::optional<at::Tensor>& sin) {
-  TORCH_CHECK(meta.size() == 8 && eps.size() == 3, "block_step: meta has 8 entries, eps 3");
+  TORCH_CHECK(meta.size() == 9 && eps.size() == 3, "block_step: meta has 9 entries, eps 3");
   const bool rms = meta[0], swiglu = meta[1];
-  const int64_t act = meta[2], H = meta[3], G = meta[4], D = meta[5], rope = meta[6], pos = meta[7];
+  const int64_t act = meta[2], H = meta[3], G = meta[4], D = meta[5], rope = meta[6], pos = meta[7], layer = meta[8];
   const size_t n_lin = swiglu ? 7 : 6;
   TORCH_CHECK(p.size() == 4 + 3 * n_lin, "block_step: ", 4 + 3 * n_lin, " weights expected, got ", p.size());
-  const at::Tensor empty = at::empty({0}, x.options());
-  if (x.dim() != 2 || x.size(0) != 1 || x.scalar_type() != at::kFloat || !x.is_contiguous()) return empty;
-  if (D % 8 != 0 || H % G != 0 || !cache_ok(kc, vc, 1, G, D, pos)) return empty;
+  const auto empty = [&] { return at::empty({0}, x.options()); };    // "not taken": the caller goes on
+  if (x.dim() != 2 || x.size(0) != 1 || x.scalar_type() != at::kFloat || !x.is_contiguous()) return empty();
+  // the cache (layers, slots, Hkv, L, D): this block reads and writes [layer, 0] (pointers, not views:
+  // a view costs a dispatch)
+  if (kc.dim() != 5 || vc.dim() != 5 || kc.scalar_type() != at::kFloat || vc.scalar_type() != at::kFloat ||
+      kc.sizes() != vc.sizes() || kc.strides() != vc.strides() || kc.stride(4) != 1 || layer < 0 ||
+      layer >= kc.size(0) || kc.size(1) < 1 || kc.size(2) != G || kc.size(4) != D || pos < 0 || pos >= kc.size(3))
+    return empty();
+  if (D % 8 != 0 || H % G != 0) return empty();
   const int64_t C = x.size(1);
   std::vector<at::Tensor> keep(p.size());
   const at::Tensor* nw[2] = {opt(p, 0, keep), opt(p, 2, keep)};
   const at::Tensor* nb[2] = {opt(p, 1, keep), opt(p, 3, keep)};
   for (int i = 0; i < 2; ++i) {
-    if (!nw[i] || nw[i]->scalar_type() != at::kFloat || !nw[i]->is_contiguous() || nw[i]->numel() != C) return empty;
-    if (nb[i] && (nb[i]->scalar_type() != at::kFloat || !nb[i]->is_contiguous() || nb[i]->numel() != C)) return empty;
+    if (!nw[i] || nw[i]->scalar_type() != at::kFloat || !nw[i]->is_contiguous() || nw[i]->numel() != C) return empty();
+    if (nb[i] && (nb[i]->scalar_type() != at::kFloat || !nb[i]->is_contiguous() || nb[i]->numel() != C)) return empty();
   }
   std::vector<Lin> lin;
   for (size_t i = 0; i < n_lin; ++i) {
     const at::Tensor* w = opt(p, 4 + 3 * i, keep);
-    if (!w) return empty;
+    if (!w) return empty();
     lin.push_back(Lin{w, opt(p, 5 + 3 * i, keep), opt(p, 6 + 3 * i, keep)});
   }
   const Lin &wq = lin[0], &wk = lin[1], &wv = lin[2], &wo = lin[3];
@@ -231,43 +319,48 @@ at::Tensor block_step(const at::Tensor& x, const c10::List<std::optional<at::Ten
   const int64_t in_dims[7] = {C, C, C, H * D, C, swiglu ? C : F, F};
   const int64_t out_dims[7] = {H * D, G * D, G * D, C, F, swiglu ? F : C, C};
   for (size_t i = 0; i < n_lin; ++i)
-    if (!llmos::matvec_supports(*lin[i].w, lin[i].s, lin[i].b, in_dims[i]) || lin[i].out() != out_dims[i]) return empty;
+    if (!llmos::matvec_supports(*lin[i].w, lin[i].s, lin[i].b, in_dims[i]) || lin[i].out() != out_dims[i]) return empty();
   if (rope && (!cos || !sin || cos->numel() != D || sin->numel() != D || cos->scalar_type() != at::kFloat ||
                sin->scalar_type() != at::kFloat || !cos->is_contiguous() || !sin->is_contiguous()))
-    return empty;
+    return empty();
 
-  const auto opts = x.options();
-  at::Tensor a = at::empty({C}, opts), q = at::empty({H * D}, opts), k = at::empty({G * D}, opts),
-             v = at::empty({G * D}, opts), z = at::empty({H * D}, opts), r = at::empty({C}, opts),
-             u = at::empty({F}, opts), out = at::empty({1, C}, opts);
-  float *ap = a.data_ptr<float>(), *rp = r.data_ptr<float>(), *op = out.data_ptr<float>();
+  // one scratch buffer for every intermediate: a (C), q k v (H D, G D, G D), z (H D), r (C), u and up (F)
+  at::Tensor out = at::empty({1, C}, x.options());
+  at::Tensor scratch = at::empty({2 * C + 2 * H * D + 2 * G * D + 2 * F}, x.options());
+  float* ap = scratch.data_ptr<float>();
+  float* qkv = ap + C;
+  float* z = qkv + (H + 2 * G) * D;
+  float* rp = z + H * D;
+  float* u = rp + C;
+  float* up = u + F;
+  float* op = out.data_ptr<float>();
   const float* xp = x.data_ptr<float>();
   const auto nbp = [&](int i) { return nb[i] ? nb[i]->data_ptr<float>() : nullptr; };
 
   norm_row(xp, C, nw[0]->data_ptr<float>(), nbp(0), eps[0], rms, ap);
-  llmos::matvec(ap, *wq.w, wq.s, wq.b, q.data_ptr<float>());
-  llmos::matvec(ap, *wk.w, wk.s, wk.b, k.data_ptr<float>());
-  llmos::matvec(ap, *wv.w, wv.s, wv.b, v.data_ptr<float>());
+  llmos::matvec(ap, *wq.w, wq.s, wq.b, qkv);
+  llmos::matvec(ap, *wk.w, wk.s, wk.b, qkv + H * D);
+  llmos::matvec(ap, *wv.w, wv.s, wv.b, qkv + (H + G) * D);
   if (rope) {
-    rotate(q.data_ptr<float>(), H, D, cos->data_ptr<float>(), sin->data_ptr<float>(), rope == 2);
-    rotate(k.data_ptr<float>(), G, D, cos->data_ptr<float>(), sin->data_ptr<float>(), rope == 2);
+    rotate(qkv, H, D, cos->data_ptr<float>(), sin->data_ptr<float>(), rope == 2);
+    rotate(qkv + H * D, G, D, cos->data_ptr<float>(), sin->data_ptr<float>(), rope == 2);
   }
-  const int64_t sg = kc.stride(1), sl = kc.stride(2);
-  store(k.data_ptr<float>(), v.data_ptr<float>(), G, D, kc.data_ptr<float>(), vc.data_ptr<float>(), sg, sl, pos);
-  attend(q.data_ptr<float>(), H, G, D, CacheRow{kc.data_ptr<float>(), vc.data_ptr<float>(), sg, sl}, pos + 1,
-         static_cast<float>(eps[2]), z.data_ptr<float>());
-  llmos::matvec(z.data_ptr<float>(), *wo.w, wo.s, wo.b, rp);
+  const int64_t sg = kc.stride(2), sl = kc.stride(3);
+  float* kp = kc.data_ptr<float>() + layer * kc.stride(0);
+  float* vp = vc.data_ptr<float>() + layer * vc.stride(0);
+  store(qkv + H * D, qkv + (H + G) * D, G, D, kp, vp, sg, sl, pos);
+  attend(qkv, H, G, D, CacheRow{kp, vp, sg, sl}, pos + 1, static_cast<float>(eps[2]), z);
+  llmos::matvec(z, *wo.w, wo.s, wo.b, rp);
   for (int64_t c = 0; c < C; ++c) rp[c] += xp[c];                                   // r = x + attention
   norm_row(rp, C, nw[1]->data_ptr<float>(), nbp(1), eps[1], rms, ap);
-  llmos::matvec(ap, *lin[4].w, lin[4].s, lin[4].b, u.data_ptr<float>());
-  activate(u, act);
+  llmos::matvec(ap, *lin[4].w, lin[4].s, lin[4].b, u);
+  activate(u, F, act);
   if (swiglu) {
-    at::Tensor up = at::empty({F}, opts);
-    llmos::matvec(ap, *lin[5].w, lin[5].s, lin[5].b, up.data_ptr<float>());
-    u.mul_(up);
+    llmos::matvec(ap, *lin[5].w, lin[5].s, lin[5].b, up);
+    for (int64_t i = 0; i < F; ++i) u[i] *= up[i];
   }
   const Lin& wd = lin[n_lin - 1];
-  llmos::matvec(u.data_ptr<float>(), *wd.w, wd.s, wd.b, op);
+  llmos::matvec(u, *wd.w, wd.s, wd.b, op);
   for (int64_t c = 0; c < C; ++c) op[c] += rp[c];                                   // out = r + feed-forward
   return out;
 }
