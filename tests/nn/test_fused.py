@@ -30,7 +30,8 @@ def decode(model: CausalLM, prompt: list[int], steps: int, use_fused: bool, monk
     cache = model.new_cache(1, 32)
     logits, tokens = [], []
     with torch.no_grad():
-        out = model(torch.tensor([prompt]), cache=cache, last_only=True)
+        out = model(torch.tensor([prompt]), cache=cache, last_only=True)   # a short prompt is fused too
+        calls.clear()
         for _ in range(steps):
             tok = int(out.logits[0, -1].argmax())
             tokens.append(tok)
@@ -56,6 +57,30 @@ def test_the_fused_block_step_decodes_what_the_operators_do(family, kw, dtype, m
     assert got_tokens == want_tokens
     for g, w in zip(got, want):
         assert (g - w).abs().max().item() < 1e-4 * max(1.0, w.abs().max().item())
+
+
+@pytest.mark.parametrize("family,dtype", [("gpt2", "fp32"), ("llama", "int8"), ("qwen2", "bf16")])
+def test_several_new_tokens_in_one_fused_call_see_the_cache_and_each_other_causally(family, dtype, monkeypatch):
+    """A speculative check feeds k + 1 tokens at once: block_step takes up to 16, masked causally."""
+    model = quantize(tiny(family), dtype)
+
+    def chunked(use_fused: bool) -> tuple[torch.Tensor, int]:
+        monkeypatch.setattr(fused, "decoding", fused.decoding if use_fused else (lambda x: False))
+        calls = []
+        real = fused.block_step
+        monkeypatch.setattr(fused, "block_step", lambda *a: calls.append(a[1].shape[1]) or real(*a))
+        cache = model.new_cache(1, 40)
+        with torch.no_grad():
+            model(torch.tensor([[4, 8, 15, 16, 23, 42] * 3]), cache=cache)         # 18 tokens: the operators
+            logits = model(torch.tensor([[7, 1, 30, 2, 9]]), cache=cache).logits[0]
+            after = model(torch.tensor([[11]]), cache=cache).logits[0, -1]         # the cache holds all 24
+        monkeypatch.undo()
+        return torch.cat([logits, after[None]]), calls
+
+    want, plain_calls = chunked(False)
+    got, calls = chunked(True)
+    assert plain_calls == [] and calls == [5, 5, 1, 1]       # 2 layers: the chunk of 5, then one token
+    assert (got - want).abs().max().item() < 1e-4 * max(1.0, want.abs().max().item())
 
 
 def test_decoding_falls_back_where_the_fused_step_does_not_apply(monkeypatch):

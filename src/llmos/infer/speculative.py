@@ -98,19 +98,24 @@ def _rounds(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int,
         target(torch.tensor([ids[:-1]], device=device), cache=t_cache)
         draft(torch.tensor([ids[:-1]], device=device), cache=d_cache)
     n_target = n_draft = len(ids) - 1
+    # greedy with nothing that depends on the history: argmaxes, compared as plain ints
+    argmax_only = cfg.greedy and cfg.repetition_penalty == 1.0
     emitted = 0
     while emitted < budget:
         k_now = min(k, budget - emitted - 1)     # the round emits up to k_now + 1 tokens
-        history = torch.tensor(ids, device=device)
+        history = None if argmax_only else torch.tensor(ids, device=device)
         # draft: feed what it has not seen, then guess k_now tokens one at a time
         guesses, q = [], []
         feed = ids[n_draft:]
         for _ in range(k_now):
-            logits = draft(torch.tensor([feed], device=device), cache=d_cache).logits[0, -1]
-            probs = _probs(logits, torch.cat([history, torch.tensor(guesses, dtype=torch.long,
-                                                                       device=device)]), cfg)
-            guesses.append(_draw(probs, generator))
-            q.append(probs)
+            logits = draft(torch.tensor([feed], device=device), cache=d_cache, last_only=True).logits[0, -1]
+            if argmax_only:
+                guesses.append(int(logits.argmax()))
+            else:
+                probs = _probs(logits, torch.cat([history, torch.tensor(guesses, dtype=torch.long,
+                                                                           device=device)]), cfg)
+                guesses.append(_draw(probs, generator))
+                q.append(probs)
             feed = guesses[-1:]
         if k_now:
             n_draft = len(ids) + k_now - 1        # ids and every guess but the last are now cached
@@ -119,25 +124,11 @@ def _rounds(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int,
         logits = target(torch.tensor([block], device=device), cache=t_cache).logits[0, -(k_now + 1):]
         stats.rounds += 1
         stats.proposed += k_now
-        new: list[int] = []
-        for i in range(k_now + 1):
-            hist = torch.cat([history, torch.tensor(guesses[:i], dtype=torch.long, device=device)])
-            p = _probs(logits[i], hist, cfg)
-            if i == k_now:                                                  # all accepted: a bonus token
-                new.append(_draw(p, generator))
-                break
-            x = guesses[i]
-            if cfg.greedy:
-                ok = bool(p[x] == 1)
-            else:
-                ok = float(torch.rand((), generator=generator, device=device)) < min(1.0, float(p[x] / q[i][x]))
-            if ok:
-                new.append(x)
-                stats.accepted += 1
-                continue
-            residual = (p - q[i]).clamp(min=0)                              # norm(max(0, p - q))
-            new.append(_draw(residual / residual.sum(), generator) if residual.sum() > 0 else _draw(p, generator))
-            break
+        if argmax_only:
+            new = _check_greedy(logits.argmax(-1).tolist(), guesses)
+        else:
+            new = _check_sampled(logits, guesses, q, history, cfg, generator)
+        stats.accepted += len(new) - 1
         accepted = len(new) - 1
         # keep the accepted guesses in the caches, drop the rest
         n_target = len(ids) + accepted
@@ -151,6 +142,44 @@ def _rounds(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int,
             yield token
             if token in stops:
                 return
+
+
+def _check_greedy(best: list[int], guesses: list[int]) -> list[int]:
+    """Greedy verification: keep guesses while they are the target's argmax, then its own token.
+
+    best: the target's argmax after each prefix (k + 1 entries), guesses: the draft's k."""
+    new = []
+    for b, x in zip(best, guesses):
+        new.append(b)
+        if b != x:
+            return new
+    return new + [best[len(guesses)]]                                   # all accepted: a bonus token
+
+
+def _check_sampled(logits: Tensor, guesses: list[int], q: list[Tensor], history: Tensor, cfg: GenerationConfig,
+                   generator: torch.Generator) -> list[int]:
+    """The rejection rule (Algorithm 1) over the target's k + 1 distributions; returns the tokens
+    the round emits: the accepted guesses, then a resampled or bonus token."""
+    device = logits.device
+    new: list[int] = []
+    for i in range(len(guesses) + 1):
+        hist = torch.cat([history, torch.tensor(guesses[:i], dtype=torch.long, device=device)])
+        p = _probs(logits[i], hist, cfg)
+        if i == len(guesses):                                           # all accepted: a bonus token
+            new.append(_draw(p, generator))
+            break
+        x = guesses[i]
+        if cfg.greedy:
+            ok = bool(p[x] == 1)
+        else:
+            ok = float(torch.rand((), generator=generator, device=device)) < min(1.0, float(p[x] / q[i][x]))
+        if ok:
+            new.append(x)
+            continue
+        residual = (p - q[i]).clamp(min=0)                              # norm(max(0, p - q))
+        new.append(_draw(residual / residual.sum(), generator) if residual.sum() > 0 else _draw(p, generator))
+        break
+    return new
 
 
 def speculative_generate(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int = 4,

@@ -70,8 +70,8 @@ class Block(nn.Module):
                 need_weights: bool) -> tuple[Tensor, Tensor | None, RouterStats | None]:
         if self.hook_points:
             return self._forward_hooked(x, mask, is_causal, rope, cache, need_weights)
-        if (self.fused_act and cache is not None and mask is None and not is_causal and not need_weights
-                and not self.training and x.shape[:2] == (1, 1) and fused.decoding(x)):
+        if (self.fused_act and cache is not None and mask is None and not need_weights and not self.training
+                and x.shape[0] == 1 and (is_causal or x.shape[1] == 1) and fused.decoding(x)):
             out = fused.block_step(self, x, cache, rope, self.fused_act)   # one call for the block
             if out is not None:
                 return out, None, None
@@ -208,8 +208,10 @@ class CausalLM(nn.Module):
         else:
             positions, key_valid, key_pos, q_slot = (step.positions, step.key_valid(),
                                                      step.key_positions(), step.write)
-        if step is not None and t == 1 and window is None and bool(key_valid.all()):
-            return positions, None, False   # one new token, every stored key real: it sees them all
+        if step is not None and window is None and bool(key_valid.all()):
+            # every stored key real (no padding): one new token sees them all; several see the
+            # cache and the new ones up to themselves, the causal mask aligned to the last key
+            return positions, None, t > 1
         s = key_valid.shape[1]
         k_slot = torch.arange(s, device=device)
         allowed = key_valid[:, None, :] & (k_slot[None, None, :] <= q_slot[:, :, None])   # (B, T, S)

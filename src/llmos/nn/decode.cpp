@@ -1,8 +1,8 @@
 // One decoding step's small operators, fused: each is a handful of torch operators (and a few
 // tens of microseconds of dispatch) in eager PyTorch, and a single pass over a few kilobytes here.
 //
-//   block_step: a whole pre-norm decoder block for one new token of one sequence (below), its
-//     matrix products through gemv.cpp's kernel (fp32, bf16 or int8 weights)
+//   block_step: a whole pre-norm decoder block for up to 16 new tokens of one sequence (below),
+//     its matrix products through gemv.cpp's kernel (fp32, bf16 or int8 weights)
 //
 //   attend_step: write the new token's key and value into the cache, then attend over the cache
 //       K[:, g, pos] = k,  V[:, g, pos] = v
@@ -271,17 +271,18 @@ void activate(float* a, int64_t n, int64_t act) {
   }
 }
 
-// One whole pre-norm decoder block for one new token (batch 1), the weights read once:
+// One whole pre-norm decoder block for T <= 16 new tokens of one sequence, the weights read once:
 //
 //   a = Norm1(x);  q, k, v = a Wq, a Wk, a Wv (+ biases);  rotary on q, k
-//   K[pos], V[pos] = k, v;  z = attention(q, K[:pos+1], V[:pos+1]);  r = x + z Wo
-//   f = MLP(Norm2(r)) = act(n W1) W2   or   SwiGLU: (act(n Wg) * n Wu) Wd;   out = r + f
+//   K[pos + t], V[pos + t] = k_t, v_t;  z_t = attention(q_t, K[:pos+t+1], V[:pos+t+1]) (causal)
+//   r = x + z Wo;  f = MLP(Norm2(r)) = act(n W1) W2  or  SwiGLU: (act(n Wg) * n Wu) Wd;  out = r + f
 //
-// p: norm1 w, b; norm2 w, b; then (weight, scales, bias) for q, k, v, o and the feed-forward's
-// two (MLP: in, out) or three (SwiGLU: gate, up, down) matrices. meta: rms, swiglu, act, H, Hkv,
-// D, rope (0 none, 1 half, 2 interleaved), pos, layer. eps: norm1's, norm2's eps and the score
-// scale. kc, vc: the whole cache (layers, slots, Hkv, L, D); the block uses [layer, 0].
-// Returns x's next value (1, C), or an empty tensor where a weight is of a kind it does not take
+// x (T, C). p: norm1 w, b; norm2 w, b; then (weight, scales, bias) for q, k, v, o and the
+// feed-forward's two (MLP: in, out) or three (SwiGLU: gate, up, down) matrices. meta: rms,
+// swiglu, act, H, Hkv, D, rope (0 none, 1 half, 2 interleaved), pos, layer. eps: norm1's,
+// norm2's eps and the score scale. kc, vc: the whole cache (layers, slots, Hkv, L, D); the block
+// uses [layer, 0], keys 0 .. pos - 1 already there. cos, sin (T, D) with rope.
+// Returns x's next value (T, C), or an empty tensor where a weight is of a kind it does not take
 // (nothing is written then, and the caller runs the block operator by operator).
 at::Tensor block_step(const at::Tensor& x, const c10::List<std::optional<at::Tensor>>& p, at::IntArrayRef meta,
                       at::ArrayRef<double> eps, at::Tensor kc, at::Tensor vc, const std::optional<at::Tensor>& cos,
@@ -292,15 +293,17 @@ at::Tensor block_step(const at::Tensor& x, const c10::List<std::optional<at::Ten
   const size_t n_lin = swiglu ? 7 : 6;
   TORCH_CHECK(p.size() == 4 + 3 * n_lin, "block_step: ", 4 + 3 * n_lin, " weights expected, got ", p.size());
   const auto empty = [&] { return at::empty({0}, x.options()); };    // "not taken": the caller goes on
-  if (x.dim() != 2 || x.size(0) != 1 || x.scalar_type() != at::kFloat || !x.is_contiguous()) return empty();
+  if (x.dim() != 2 || x.size(0) < 1 || x.size(0) > 16 || x.scalar_type() != at::kFloat || !x.is_contiguous())
+    return empty();
+  const int64_t T = x.size(0), C = x.size(1);
   // the cache (layers, slots, Hkv, L, D): this block reads and writes [layer, 0] (pointers, not views:
   // a view costs a dispatch)
   if (kc.dim() != 5 || vc.dim() != 5 || kc.scalar_type() != at::kFloat || vc.scalar_type() != at::kFloat ||
       kc.sizes() != vc.sizes() || kc.strides() != vc.strides() || kc.stride(4) != 1 || layer < 0 ||
-      layer >= kc.size(0) || kc.size(1) < 1 || kc.size(2) != G || kc.size(4) != D || pos < 0 || pos >= kc.size(3))
+      layer >= kc.size(0) || kc.size(1) < 1 || kc.size(2) != G || kc.size(4) != D || pos < 0 ||
+      pos + T > kc.size(3))
     return empty();
   if (D % 8 != 0 || H % G != 0) return empty();
-  const int64_t C = x.size(1);
   std::vector<at::Tensor> keep(p.size());
   const at::Tensor* nw[2] = {opt(p, 0, keep), opt(p, 2, keep)};
   const at::Tensor* nb[2] = {opt(p, 1, keep), opt(p, 3, keep)};
@@ -320,48 +323,55 @@ at::Tensor block_step(const at::Tensor& x, const c10::List<std::optional<at::Ten
   const int64_t out_dims[7] = {H * D, G * D, G * D, C, F, swiglu ? F : C, C};
   for (size_t i = 0; i < n_lin; ++i)
     if (!llmos::matvec_supports(*lin[i].w, lin[i].s, lin[i].b, in_dims[i]) || lin[i].out() != out_dims[i]) return empty();
-  if (rope && (!cos || !sin || cos->numel() != D || sin->numel() != D || cos->scalar_type() != at::kFloat ||
+  if (rope && (!cos || !sin || cos->numel() != T * D || sin->numel() != T * D || cos->scalar_type() != at::kFloat ||
                sin->scalar_type() != at::kFloat || !cos->is_contiguous() || !sin->is_contiguous()))
     return empty();
 
-  // one scratch buffer for every intermediate: a (C), q k v (H D, G D, G D), z (H D), r (C), u and up (F)
-  at::Tensor out = at::empty({1, C}, x.options());
-  at::Tensor scratch = at::empty({2 * C + 2 * H * D + 2 * G * D + 2 * F}, x.options());
+  // one scratch buffer for every intermediate, T rows each: a (C), q (H D), k and v (G D), z (H D),
+  // r (C), u and up (F)
+  at::Tensor out = at::empty({T, C}, x.options());
+  at::Tensor scratch = at::empty({T * (2 * C + 2 * H * D + 2 * G * D + 2 * F)}, x.options());
   float* ap = scratch.data_ptr<float>();
-  float* qkv = ap + C;
-  float* z = qkv + (H + 2 * G) * D;
-  float* rp = z + H * D;
-  float* u = rp + C;
-  float* up = u + F;
+  float* q = ap + T * C;
+  float* k = q + T * H * D;
+  float* v = k + T * G * D;
+  float* z = v + T * G * D;
+  float* rp = z + T * H * D;
+  float* u = rp + T * C;
+  float* up = u + T * F;
   float* op = out.data_ptr<float>();
   const float* xp = x.data_ptr<float>();
   const auto nbp = [&](int i) { return nb[i] ? nb[i]->data_ptr<float>() : nullptr; };
+  const auto mv = [&](const float* in, const Lin& l, float* y) { llmos::matvec(in, T, *l.w, l.s, l.b, y); };
 
-  norm_row(xp, C, nw[0]->data_ptr<float>(), nbp(0), eps[0], rms, ap);
-  llmos::matvec(ap, *wq.w, wq.s, wq.b, qkv);
-  llmos::matvec(ap, *wk.w, wk.s, wk.b, qkv + H * D);
-  llmos::matvec(ap, *wv.w, wv.s, wv.b, qkv + (H + G) * D);
-  if (rope) {
-    rotate(qkv, H, D, cos->data_ptr<float>(), sin->data_ptr<float>(), rope == 2);
-    rotate(qkv + H * D, G, D, cos->data_ptr<float>(), sin->data_ptr<float>(), rope == 2);
-  }
+  for (int64_t t = 0; t < T; ++t) norm_row(xp + t * C, C, nw[0]->data_ptr<float>(), nbp(0), eps[0], rms, ap + t * C);
+  mv(ap, wq, q);
+  mv(ap, wk, k);
+  mv(ap, wv, v);
   const int64_t sg = kc.stride(2), sl = kc.stride(3);
   float* kp = kc.data_ptr<float>() + layer * kc.stride(0);
   float* vp = vc.data_ptr<float>() + layer * vc.stride(0);
-  store(qkv + H * D, qkv + (H + G) * D, G, D, kp, vp, sg, sl, pos);
-  attend(qkv, H, G, D, CacheRow{kp, vp, sg, sl}, pos + 1, static_cast<float>(eps[2]), z);
-  llmos::matvec(z, *wo.w, wo.s, wo.b, rp);
-  for (int64_t c = 0; c < C; ++c) rp[c] += xp[c];                                   // r = x + attention
-  norm_row(rp, C, nw[1]->data_ptr<float>(), nbp(1), eps[1], rms, ap);
-  llmos::matvec(ap, *lin[4].w, lin[4].s, lin[4].b, u);
-  activate(u, F, act);
-  if (swiglu) {
-    llmos::matvec(ap, *lin[5].w, lin[5].s, lin[5].b, up);
-    for (int64_t i = 0; i < F; ++i) u[i] *= up[i];
+  for (int64_t t = 0; t < T; ++t) {
+    if (rope) {
+      const float *ct = cos->data_ptr<float>() + t * D, *st = sin->data_ptr<float>() + t * D;
+      rotate(q + t * H * D, H, D, ct, st, rope == 2);
+      rotate(k + t * G * D, G, D, ct, st, rope == 2);
+    }
+    store(k + t * G * D, v + t * G * D, G, D, kp, vp, sg, sl, pos + t);
   }
-  const Lin& wd = lin[n_lin - 1];
-  llmos::matvec(u, *wd.w, wd.s, wd.b, op);
-  for (int64_t c = 0; c < C; ++c) op[c] += rp[c];                                   // out = r + feed-forward
+  for (int64_t t = 0; t < T; ++t)           // token t sees the cache and the new tokens up to itself
+    attend(q + t * H * D, H, G, D, CacheRow{kp, vp, sg, sl}, pos + t + 1, static_cast<float>(eps[2]), z + t * H * D);
+  mv(z, wo, rp);
+  for (int64_t i = 0; i < T * C; ++i) rp[i] += xp[i];                               // r = x + attention
+  for (int64_t t = 0; t < T; ++t) norm_row(rp + t * C, C, nw[1]->data_ptr<float>(), nbp(1), eps[1], rms, ap + t * C);
+  mv(ap, lin[4], u);
+  activate(u, T * F, act);
+  if (swiglu) {
+    mv(ap, lin[5], up);
+    for (int64_t i = 0; i < T * F; ++i) u[i] *= up[i];
+  }
+  mv(u, lin[n_lin - 1], op);
+  for (int64_t i = 0; i < T * C; ++i) op[i] += rp[i];                               // out = r + feed-forward
   return out;
 }
 

@@ -5,7 +5,7 @@ layer on vectors of a few thousand numbers; at 5-20 us of dispatch each, that
 costs as much as reading the weights (BENCHMARKS.md, issue 16). So for one new
 token of one sequence, a whole decoder block is one call:
 
-    block_step(block, x, step, rope)          x (1, 1, C) -> the block's output, or None
+    block_step(block, x, step, rope)          x (1, T, C), T <= 16 -> the block's output, or None
         Norm1, the q/k/v products, rotary, the cache write, attention, the output
         product and residual, Norm2, the MLP or SwiGLU and residual: the block's own
         weights (fp32, bf16 or int8), read by the matrix-vector kernel of gemv.cpp
@@ -85,14 +85,15 @@ def _norm(m: nn.Module) -> list[Tensor | None]:
 
 
 def block_step(block: nn.Module, x: Tensor, step, rope, act: str) -> Tensor | None:
-    """One decoder block on one new token (B = T = 1) in one call, or None where it does not apply.
+    """One decoder block on T <= 16 new tokens of one sequence in one call, or None where it does not apply.
 
     block: a CausalLM Block (norm1, attn, norm2, ffn an MLP or SwiGLU) in eval mode, no hooks;
     step: the forward's CacheStep; rope: (rotary, cos, sin) or None; act: the ffn's activation.
     """
     mods = block._modules
     attn, ffn = mods["attn"], mods["ffn"]
-    if attn.hook_points or ffn.hook_points or not step.contiguous or step.write.shape != (1, 1):
+    t = x.shape[1]
+    if attn.hook_points or ffn.hook_points or not step.contiguous or step.write.shape != (1, t):
         return None
     a, f = attn._modules, ffn._modules
     swiglu = "gate_proj" in f
@@ -105,10 +106,10 @@ def block_step(block: nn.Module, x: Tensor, step, rope, act: str) -> Tensor | No
     rope_kind, cos, sin = 0, None, None
     if rope is not None:
         rotary, cos, sin = rope
-        rope_kind, cos, sin = (2 if rotary.interleaved else 1), cos.reshape(-1), sin.reshape(-1)
+        rope_kind, cos, sin = (2 if rotary.interleaved else 1), cos.reshape(t, -1), sin.reshape(t, -1)
     meta = [block.fused_rms, swiglu, ACT_CODES[act], attn.n_heads, attn.n_kv_heads, attn.head_dim, rope_kind,
-            step.end - 1, block.layer]
+            step.end - t, block.layer]
     cache = step.cache
-    out = torch.ops.llmos_decode.block_step(x.view(1, -1), params, meta, block.fused_eps, cache.k, cache.v,
+    out = torch.ops.llmos_decode.block_step(x.view(t, -1), params, meta, block.fused_eps, cache.k, cache.v,
                                             cos, sin)
     return out.view(x.shape) if out.numel() else None

@@ -255,17 +255,17 @@ bool matvec_supports(const at::Tensor& w, const at::Tensor* s, const at::Tensor*
   }
 }
 
-void matvec(const float* x, const at::Tensor& w, const at::Tensor* s, const at::Tensor* b, float* y) {
+void matvec(const float* x, int64_t M, const at::Tensor& w, const at::Tensor* s, const at::Tensor* b, float* y) {
   const int64_t N = w.size(0), K = w.size(1);
   const float* bp = b ? b->data_ptr<float>() : nullptr;
   switch (w.scalar_type()) {
-    case at::kFloat: return gemv_into<float>(x, w.data_ptr<float>(), nullptr, bp, y, 1, K, N);
-    case at::kBFloat16: return gemv_into<at::BFloat16>(x, w.data_ptr<at::BFloat16>(), nullptr, bp, y, 1, K, N);
+    case at::kFloat: return gemv_into<float>(x, w.data_ptr<float>(), nullptr, bp, y, M, K, N);
+    case at::kBFloat16: return gemv_into<at::BFloat16>(x, w.data_ptr<at::BFloat16>(), nullptr, bp, y, M, K, N);
     default:
 #ifdef __AVX512VNNI__
-      if (K < kVnniMaxK) return int8_vnni_into(x, w.data_ptr<int8_t>(), s->data_ptr<float>(), bp, y, K, N);
+      if (M == 1 && K < kVnniMaxK) return int8_vnni_into(x, w.data_ptr<int8_t>(), s->data_ptr<float>(), bp, y, K, N);
 #endif
-      return gemv_into<int8_t>(x, w.data_ptr<int8_t>(), s->data_ptr<float>(), bp, y, 1, K, N);
+      return gemv_into<int8_t>(x, w.data_ptr<int8_t>(), s->data_ptr<float>(), bp, y, M, K, N);
   }
 }
 

@@ -8,7 +8,7 @@ namespace llmos {
 // scales s (N,); the bias b (N,) fp32 or absent.
 bool matvec_supports(const at::Tensor& w, const at::Tensor* s, const at::Tensor* b, int64_t K);
 
-// y (N) = s * (w x) + b for one row x (K) fp32; threads share out the rows of w.
-void matvec(const float* x, const at::Tensor& w, const at::Tensor* s, const at::Tensor* b, float* y);
+// y (M, N) = s * (x w^T) + b for M <= 16 rows x (M, K) fp32; threads share out the rows of w.
+void matvec(const float* x, int64_t M, const at::Tensor& w, const at::Tensor* s, const at::Tensor* b, float* y);
 
 }  // namespace llmos
