@@ -93,3 +93,23 @@ def test_cache_full_error_says_what_to_do():
     assert cache.lengths.tolist() == [4, 0]                        # a refused step changes nothing
     write(cache, 1)                                                # exactly full is fine
     assert cache.lengths.tolist() == [5, 1]
+
+
+def test_one_sequence_without_padding_plans_with_slices_what_the_general_path_plans():
+    """`step` on a one-slot cache takes a slice-based plan; it must write what the index plan writes,
+    also after an earlier write with padding (positions count real tokens only)."""
+    fast, general = KVCache(2, 1, 2, 16, 4), KVCache(2, 1, 2, 16, 4)
+    for c in (fast, general):
+        c.step(3, attention_mask=torch.tensor([[0, 1, 1]])).commit()      # left padding first
+    for n in (2, 1, 4):
+        a = fast.step(n)
+        b = general.step(n, slots=torch.tensor([0]))                      # slots given: the index plan
+        assert a.span is not None and b.span is None
+        k, v = torch.randn(1, 2, n, 4), torch.randn(1, 2, n, 4)
+        for step, cache in ((a, fast), (b, general)):
+            got_k, got_v = step.update(1, k, v)
+            assert got_k.shape == (1, 2, step.end, 4)
+            step.commit()
+        assert torch.equal(a.positions, b.positions) and torch.equal(a.key_valid(), b.key_valid())
+        for name in ("k", "v", "valid", "pos", "lengths"):
+            assert torch.equal(getattr(fast, name), getattr(general, name)), name

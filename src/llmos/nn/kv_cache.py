@@ -80,6 +80,8 @@ class KVCache:
              attention_mask: Tensor | None = None) -> "CacheStep":
         """Plan writing n_new tokens into `slots` (default rows 0..B-1)."""
         device = self.lengths.device
+        if slots is None and attention_mask is None and self.n_slots == 1:
+            return self._step_one(n_new)
         if slots is None:
             b = attention_mask.shape[0] if attention_mask is not None else None
             rows = torch.arange(b if b is not None else self.n_slots, device=device)
@@ -102,6 +104,23 @@ class KVCache:
         contiguous = slots is None
         return CacheStep(self, rows, write, new_valid, positions, end, contiguous)
 
+    def _step_one(self, n_new: int) -> "CacheStep":
+        """`step` for a cache of one sequence and no padding in the new tokens (decoding one
+        prompt): the same plan, written with slices instead of index tensors (a decoding step
+        of a small model is mostly such bookkeeping)."""
+        device = self.lengths.device
+        start = int(self.lengths[0])
+        end = start + n_new
+        if end > self.max_len:
+            raise CacheFullError(f"KV cache holds {self.max_len} tokens per sequence; writing "
+                                 f"{n_new} more would need {end}. Allocate a longer cache "
+                                 "(model.new_cache(..., max_len=...)) or shorten the input.")
+        seen = int(self.valid[0, :start].sum()) if start else 0         # real tokens before this write
+        return CacheStep(self, torch.zeros(1, dtype=torch.long, device=device),
+                         torch.arange(start, end, device=device)[None],
+                         torch.ones(1, n_new, dtype=torch.bool, device=device),
+                         torch.arange(seen, seen + n_new, device=device)[None], end, True, span=start)
+
 
 @dataclass
 class CacheStep:
@@ -113,15 +132,24 @@ class CacheStep:
     positions: Tensor   # (B, T) position ids of the new tokens
     end: int            # keys to read: 0 .. end-1
     contiguous: bool    # rows are 0..B-1, so reads can be views
+    span: int | None = None   # one slot written at span .. end-1, all real: slices, not index tensors
 
     def __post_init__(self) -> None:
         c, rows, write = self.cache, self.rows, self.write
+        if self.span is not None:
+            c.valid[0, self.span: self.end] = True
+            c.pos[0, self.span: self.end] = self.positions[0]
+            return
         c.valid[rows[:, None], write] = self.new_valid
         c.pos[rows[:, None], write] = self.positions
 
     def update(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Store k, v (B, Hkv, T, D); return every stored key/value (B, Hkv, end, D)."""
         c, rows = self.cache, self.rows
+        if self.span is not None:
+            c.k[layer, 0, :, self.span: self.end] = k[0]
+            c.v[layer, 0, :, self.span: self.end] = v[0]
+            return c.k[layer, :1, :, : self.end], c.v[layer, :1, :, : self.end]
         c.k[layer, rows[:, None], :, self.write] = k.transpose(1, 2).to(c.k.dtype)   # (B, T, Hkv, D)
         c.v[layer, rows[:, None], :, self.write] = v.transpose(1, 2).to(c.v.dtype)
         if self.contiguous:
@@ -149,10 +177,14 @@ class CacheStep:
 
     def key_valid(self) -> Tensor:
         """(B, end) which stored keys are real tokens."""
+        if self.span is not None:
+            return self.cache.valid[:1, : self.end]
         return self.cache.valid[self.rows, : self.end]
 
     def key_positions(self) -> Tensor:
         """(B, end) position ids of the stored keys."""
+        if self.span is not None:
+            return self.cache.pos[:1, : self.end]
         return self.cache.pos[self.rows, : self.end]
 
     def query_slots(self) -> Tensor:
@@ -160,4 +192,7 @@ class CacheStep:
         return self.write
 
     def commit(self) -> None:
+        if self.span is not None:
+            self.cache.lengths[0] = self.end
+            return
         self.cache.lengths[self.rows] = self.write[:, -1] + 1
