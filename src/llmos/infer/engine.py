@@ -13,6 +13,9 @@ its last token. Each step of the engine's loop
        logit bias, a grammar's mask, penalties, temperature, top-k/p, seed),
     5. hands each request its new text; finished requests leave, freeing slots.
 
+With a draft model (`Engine(..., draft=small_model)`), a step in which one request
+runs alone is a speculative round instead (engine_draft.py).
+
 A request whose prompt starts with blocks of tokens that an earlier request
 already prefilled copies their keys and values from the prefix cache
 (prefix_cache.py) and prefills only the rest.
@@ -43,6 +46,7 @@ from torch import Tensor
 
 from llmos.infer.batch_sampling import sample_batch
 from llmos.infer.detokenize import IncrementalDetokenizer, StopStrings
+from llmos.infer.engine_draft import EngineDraft
 from llmos.infer.logprobs import apply_logit_bias, sequence_logprobs, token_logprobs
 from llmos.infer.prefix_cache import PrefixCache
 from llmos.infer.prompt_check import check_prompt
@@ -78,9 +82,11 @@ class EngineConfig:
 
 class Engine:
     def __init__(self, model, tokenizer=None, config: EngineConfig | None = None,
-                 stop_token_ids: set[int] | None = None):
+                 stop_token_ids: set[int] | None = None, draft=None, speculate_k: int = 4):
         """stop_token_ids: tokens that end every request whose GenerationConfig leaves
-        `stop_token_ids` None (default: the model's end-of-sequence token)."""
+        `stop_token_ids` None (default: the model's end-of-sequence token).
+        draft: a small model on the same tokenizer; while one request runs alone, each step
+        checks `speculate_k` of its guesses in one forward (engine_draft.py)."""
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.config = cfg = config or EngineConfig()
@@ -101,6 +107,7 @@ class Engine:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self.draft = EngineDraft(draft, model.config, speculate_k, self.cache.max_len) if draft is not None else None
         self.steps = 0                               # decode steps run (for tests and benchmarks)
         self.max_batch = 0                           # most requests decoded in one step so far
 
@@ -259,6 +266,9 @@ class Engine:
             else:
                 running.append(r)
         self._running = running
+        if (self.draft is not None and len(running) == 1 and not admitted
+                and self.draft.eligible(running[0]) and self._speculate(running[0])):
+            return
         logits = []
         if running:
             logits.append(self._decode(running))
@@ -290,6 +300,20 @@ class Engine:
             else:
                 self._advance(r, token, lp)
         self._running = [r for r in rows if r.finish_reason is None]
+
+    def _speculate(self, r: Request) -> bool:
+        """One speculative round for the lone request `r`; False where it cannot (decode as usual)."""
+        tokens = self.draft.round(self.model, self.cache, r)
+        if tokens is None:
+            return False
+        self.steps += 1
+        self.max_batch = max(self.max_batch, 1)
+        for token in tokens:
+            self._advance(r, token)
+            if r.finish_reason is not None:
+                break
+        self._running = [r] if r.finish_reason is None else []
+        return True
 
     def _decode(self, requests: list[Request]) -> Tensor:
         """One forward for every running request's last token: logits (B, V)."""

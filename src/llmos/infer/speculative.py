@@ -19,7 +19,8 @@ target's argmax, so the output is the target's own greedy output.
 
 Both models keep a KV cache; rejected guesses are cut off the caches with
 `KVCache.truncate`. The draft must share the target's tokenizer (vocabulary).
-This is for `generate` (batch 1); the serving engine does not speculate.
+This is for `generate` (batch 1); the serving engine speculates the same way while one
+request runs alone (engine_draft.py).
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ class SpeculativeStats:
         return self.emitted / self.rounds if self.rounds else 0.0
 
 
-def _probs(logits: Tensor, history: Tensor, cfg: GenerationConfig) -> Tensor:
+def sampler_probs(logits: Tensor, history: Tensor, cfg: GenerationConfig) -> Tensor:
     """logits (V,) -> the distribution the sampler would draw from (V,); one-hot when greedy."""
     processed = process_logits(logits[None], history[None], cfg)[0]
     if cfg.greedy:
@@ -62,7 +63,7 @@ def _probs(logits: Tensor, history: Tensor, cfg: GenerationConfig) -> Tensor:
     return probs
 
 
-def _draw(probs: Tensor, generator: torch.Generator) -> int:
+def draw(probs: Tensor, generator: torch.Generator) -> int:
     return int(torch.multinomial(probs, 1, generator=generator))
 
 
@@ -112,9 +113,9 @@ def _rounds(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int,
             if argmax_only:
                 guesses.append(int(logits.argmax()))
             else:
-                probs = _probs(logits, torch.cat([history, torch.tensor(guesses, dtype=torch.long,
+                probs = sampler_probs(logits, torch.cat([history, torch.tensor(guesses, dtype=torch.long,
                                                                            device=device)]), cfg)
-                guesses.append(_draw(probs, generator))
+                guesses.append(draw(probs, generator))
                 q.append(probs)
             feed = guesses[-1:]
         if k_now:
@@ -125,9 +126,9 @@ def _rounds(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int,
         stats.rounds += 1
         stats.proposed += k_now
         if argmax_only:
-            new = _check_greedy(logits.argmax(-1).tolist(), guesses)
+            new = check_greedy(logits.argmax(-1).tolist(), guesses)
         else:
-            new = _check_sampled(logits, guesses, q, history, cfg, generator)
+            new = check_sampled(logits, guesses, q, history, cfg, generator)
         stats.accepted += len(new) - 1
         accepted = len(new) - 1
         # keep the accepted guesses in the caches, drop the rest
@@ -144,7 +145,7 @@ def _rounds(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int,
                 return
 
 
-def _check_greedy(best: list[int], guesses: list[int]) -> list[int]:
+def check_greedy(best: list[int], guesses: list[int]) -> list[int]:
     """Greedy verification: keep guesses while they are the target's argmax, then its own token.
 
     best: the target's argmax after each prefix (k + 1 entries), guesses: the draft's k."""
@@ -156,7 +157,7 @@ def _check_greedy(best: list[int], guesses: list[int]) -> list[int]:
     return new + [best[len(guesses)]]                                   # all accepted: a bonus token
 
 
-def _check_sampled(logits: Tensor, guesses: list[int], q: list[Tensor], history: Tensor, cfg: GenerationConfig,
+def check_sampled(logits: Tensor, guesses: list[int], q: list[Tensor], history: Tensor, cfg: GenerationConfig,
                    generator: torch.Generator) -> list[int]:
     """The rejection rule (Algorithm 1) over the target's k + 1 distributions; returns the tokens
     the round emits: the accepted guesses, then a resampled or bonus token."""
@@ -164,9 +165,9 @@ def _check_sampled(logits: Tensor, guesses: list[int], q: list[Tensor], history:
     new: list[int] = []
     for i in range(len(guesses) + 1):
         hist = torch.cat([history, torch.tensor(guesses[:i], dtype=torch.long, device=device)])
-        p = _probs(logits[i], hist, cfg)
+        p = sampler_probs(logits[i], hist, cfg)
         if i == len(guesses):                                           # all accepted: a bonus token
-            new.append(_draw(p, generator))
+            new.append(draw(p, generator))
             break
         x = guesses[i]
         if cfg.greedy:
@@ -177,7 +178,7 @@ def _check_sampled(logits: Tensor, guesses: list[int], q: list[Tensor], history:
             new.append(x)
             continue
         residual = (p - q[i]).clamp(min=0)                              # norm(max(0, p - q))
-        new.append(_draw(residual / residual.sum(), generator) if residual.sum() > 0 else _draw(p, generator))
+        new.append(draw(residual / residual.sum(), generator) if residual.sum() > 0 else draw(p, generator))
         break
     return new
 

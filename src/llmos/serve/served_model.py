@@ -45,7 +45,7 @@ def _compile(make, param: str):
 
 class ServedModel:
     def __init__(self, model, tokenizer, name: str, engine_config: EngineConfig | None = None,
-                 stop_token_ids: set[int] | None = None):
+                 stop_token_ids: set[int] | None = None, draft=None, speculate_k: int = 4):
         if tokenizer is None:
             raise ValueError("the server needs the model's tokenizer to read and write text; "
                              "save one beside the model (tokenizer.json)")
@@ -55,7 +55,8 @@ class ServedModel:
                 stops.add(eos)
         self.name = name
         self.tokenizer = tokenizer
-        self.engine = Engine(model, tokenizer, engine_config, stop_token_ids=stops)
+        self.engine = Engine(model, tokenizer, engine_config, stop_token_ids=stops, draft=draft,
+                             speculate_k=speculate_k)
         self.context = min(model.config.max_seq_len, self.engine.cache.max_len)
         self.created = int(time.time())
         self.chat_stops = [] if tokenizer.chat_template else DEFAULT_TEMPLATE_STOPS
