@@ -142,3 +142,28 @@ def test_add_norm_is_the_residual_add_then_the_norm(norm):
         r, y = fused.add_norm(x, h, norm)
         assert torch.equal(r, x + h)
         assert (y - norm(x + h)).abs().max().item() < 1e-5
+
+
+def test_one_sequence_in_any_cache_row_takes_the_fused_step(monkeypatch):
+    """The engine keeps a lone request in whatever slot it was given: row 2 of 3 here."""
+    model = tiny("llama")
+
+    def run(use_fused: bool) -> tuple[torch.Tensor, torch.Tensor, int]:
+        monkeypatch.setattr(fused, "decoding", fused.decoding if use_fused else (lambda x: False))
+        calls = []
+        real = fused.block_step
+        monkeypatch.setattr(fused, "block_step", lambda *a: calls.append(1) or real(*a))
+        cache = model.new_cache(3, 32)
+        slot = torch.tensor([2])
+        with torch.no_grad():
+            model(torch.tensor([[9, 8, 7, 6]]), cache=cache, cache_slots=slot)
+            logits = torch.cat([model(torch.tensor([[t]]), cache=cache, cache_slots=slot).logits[0]
+                                for t in (5, 4, 3)])
+        monkeypatch.undo()
+        return logits, cache.k.clone(), len(calls)
+
+    want, want_k, _ = run(False)
+    got, got_k, calls = run(True)
+    assert calls == 2 * 4                             # the 4-token prompt and three single tokens, 2 layers
+    assert (got - want).abs().max().item() < 1e-4 and (got_k - want_k).abs().max().item() < 1e-5
+    assert got_k[:, :2].abs().sum() == 0              # the other rows untouched

@@ -279,28 +279,29 @@ void activate(float* a, int64_t n, int64_t act) {
 //
 // x (T, C). p: norm1 w, b; norm2 w, b; then (weight, scales, bias) for q, k, v, o and the
 // feed-forward's two (MLP: in, out) or three (SwiGLU: gate, up, down) matrices. meta: rms,
-// swiglu, act, H, Hkv, D, rope (0 none, 1 half, 2 interleaved), pos, layer. eps: norm1's,
+// swiglu, act, H, Hkv, D, rope (0 none, 1 half, 2 interleaved), pos, layer, slot. eps: norm1's,
 // norm2's eps and the score scale. kc, vc: the whole cache (layers, slots, Hkv, L, D); the block
-// uses [layer, 0], keys 0 .. pos - 1 already there. cos, sin (T, D) with rope.
+// uses [layer, slot], keys 0 .. pos - 1 already there. cos, sin (T, D) with rope.
 // Returns x's next value (T, C), or an empty tensor where a weight is of a kind it does not take
 // (nothing is written then, and the caller runs the block operator by operator).
 at::Tensor block_step(const at::Tensor& x, const c10::List<std::optional<at::Tensor>>& p, at::IntArrayRef meta,
                       at::ArrayRef<double> eps, at::Tensor kc, at::Tensor vc, const std::optional<at::Tensor>& cos,
                       const std::optional<at::Tensor>& sin) {
-  TORCH_CHECK(meta.size() == 9 && eps.size() == 3, "block_step: meta has 9 entries, eps 3");
+  TORCH_CHECK(meta.size() == 10 && eps.size() == 3, "block_step: meta has 10 entries, eps 3");
   const bool rms = meta[0], swiglu = meta[1];
-  const int64_t act = meta[2], H = meta[3], G = meta[4], D = meta[5], rope = meta[6], pos = meta[7], layer = meta[8];
+  const int64_t act = meta[2], H = meta[3], G = meta[4], D = meta[5], rope = meta[6], pos = meta[7], layer = meta[8],
+                slot = meta[9];
   const size_t n_lin = swiglu ? 7 : 6;
   TORCH_CHECK(p.size() == 4 + 3 * n_lin, "block_step: ", 4 + 3 * n_lin, " weights expected, got ", p.size());
   const auto empty = [&] { return at::empty({0}, x.options()); };    // "not taken": the caller goes on
   if (x.dim() != 2 || x.size(0) < 1 || x.size(0) > 16 || x.scalar_type() != at::kFloat || !x.is_contiguous())
     return empty();
   const int64_t T = x.size(0), C = x.size(1);
-  // the cache (layers, slots, Hkv, L, D): this block reads and writes [layer, 0] (pointers, not views:
-  // a view costs a dispatch)
+  // the cache (layers, slots, Hkv, L, D): this block reads and writes [layer, slot] (pointers, not
+  // views: a view costs a dispatch)
   if (kc.dim() != 5 || vc.dim() != 5 || kc.scalar_type() != at::kFloat || vc.scalar_type() != at::kFloat ||
       kc.sizes() != vc.sizes() || kc.strides() != vc.strides() || kc.stride(4) != 1 || layer < 0 ||
-      layer >= kc.size(0) || kc.size(1) < 1 || kc.size(2) != G || kc.size(4) != D || pos < 0 ||
+      layer >= kc.size(0) || slot < 0 || slot >= kc.size(1) || kc.size(2) != G || kc.size(4) != D || pos < 0 ||
       pos + T > kc.size(3))
     return empty();
   if (D % 8 != 0 || H % G != 0) return empty();
@@ -349,8 +350,8 @@ at::Tensor block_step(const at::Tensor& x, const c10::List<std::optional<at::Ten
   mv(ap, wk, k);
   mv(ap, wv, v);
   const int64_t sg = kc.stride(2), sl = kc.stride(3);
-  float* kp = kc.data_ptr<float>() + layer * kc.stride(0);
-  float* vp = vc.data_ptr<float>() + layer * vc.stride(0);
+  float* kp = kc.data_ptr<float>() + layer * kc.stride(0) + slot * kc.stride(1);
+  float* vp = vc.data_ptr<float>() + layer * vc.stride(0) + slot * vc.stride(1);
   for (int64_t t = 0; t < T; ++t) {
     if (rope) {
       const float *ct = cos->data_ptr<float>() + t * D, *st = sin->data_ptr<float>() + t * D;

@@ -93,8 +93,9 @@ def block_step(block: nn.Module, x: Tensor, step, rope, act: str) -> Tensor | No
     mods = block._modules
     attn, ffn = mods["attn"], mods["ffn"]
     t = x.shape[1]
-    if attn.hook_points or ffn.hook_points or not step.contiguous or step.write.shape != (1, t):
+    if attn.hook_points or ffn.hook_points or step.write.shape != (1, t):
         return None
+    slot = 0 if step.contiguous else int(step.rows[0])                  # one sequence, in any cache row
     a, f = attn._modules, ffn._modules
     swiglu = "gate_proj" in f
     params = (_norm(mods["norm1"]) + _norm(mods["norm2"]) + _linear(a["q_proj"]) + _linear(a["k_proj"])
@@ -108,7 +109,7 @@ def block_step(block: nn.Module, x: Tensor, step, rope, act: str) -> Tensor | No
         rotary, cos, sin = rope
         rope_kind, cos, sin = (2 if rotary.interleaved else 1), cos.reshape(t, -1), sin.reshape(t, -1)
     meta = [block.fused_rms, swiglu, ACT_CODES[act], attn.n_heads, attn.n_kv_heads, attn.head_dim, rope_kind,
-            step.end - t, block.layer]
+            step.end - t, block.layer, slot]
     cache = step.cache
     out = torch.ops.llmos_decode.block_step(x.view(t, -1), params, meta, block.fused_eps, cache.k, cache.v,
                                             cos, sin)
