@@ -1,9 +1,10 @@
-"""Fused operators for decoding one token at a time on the CPU (the kernels are `decode.cpp`).
+"""Fused operators for decoding a few tokens at a time on the CPU (the kernels are `decode.cpp`).
 
 A decoding step of a 12-layer model runs about 40 small torch operators per
 layer on vectors of a few thousand numbers; at 5-20 us of dispatch each, that
-costs as much as reading the weights (BENCHMARKS.md, issue 16). So for one new
-token of one sequence, a whole decoder block is one call:
+costs as much as reading the weights (BENCHMARKS.md, issue 16). So for up to 16
+new tokens of one sequence (a decoding step, a speculative check, a short
+prompt), a whole decoder block is one call:
 
     block_step(block, x, step, rope)          x (1, T, C), T <= 16 -> the block's output, or None
         Norm1, the q/k/v products, rotary, the cache write, attention, the output
@@ -20,8 +21,9 @@ and for the other decoding shapes (several rows) two smaller fusions:
         x, h (M, C) -> (x + h, norm(x + h))    norm a LayerNorm or an RMSNorm
 
 They are exact in fp32 up to summation order (tests/nn/test_fused.py checks
-them against the operator-by-operator forward). `ready()` says whether they can be used: the compiled
-kernels are built with `gemv.py`'s (one build, the same switches).
+them against the operator-by-operator forward). `ready()` says whether they
+can be used: the compiled kernels are built with `gemv.py`'s (one build, the
+same switches).
 """
 from __future__ import annotations
 
@@ -30,7 +32,6 @@ from torch import Tensor, nn
 
 from llmos.nn import gemv
 from llmos.nn.norms import LayerNorm, RMSNorm
-
 
 MAX_ROWS = 16          # decoding: at most this many new tokens in one forward
 
@@ -85,7 +86,7 @@ def _norm(m: nn.Module) -> list[Tensor | None]:
 
 
 def block_step(block: nn.Module, x: Tensor, step, rope, act: str) -> Tensor | None:
-    """One decoder block on T <= 16 new tokens of one sequence in one call, or None where it does not apply.
+    """One decoder block on T <= 16 new tokens of one sequence in one call; None where it cannot.
 
     block: a CausalLM Block (norm1, attn, norm2, ffn an MLP or SwiGLU) in eval mode, no hooks;
     step: the forward's CacheStep; rope: (rotary, cos, sin) or None; act: the ffn's activation.
@@ -111,6 +112,6 @@ def block_step(block: nn.Module, x: Tensor, step, rope, act: str) -> Tensor | No
     meta = [block.fused_rms, swiglu, ACT_CODES[act], attn.n_heads, attn.n_kv_heads, attn.head_dim, rope_kind,
             step.end - t, block.layer, slot]
     cache = step.cache
-    out = torch.ops.llmos_decode.block_step(x.view(t, -1), params, meta, block.fused_eps, cache.k, cache.v,
+    out = torch.ops.llmos_decode.block_step(x.reshape(t, -1), params, meta, block.fused_eps, cache.k, cache.v,
                                             cos, sin)
     return out.view(x.shape) if out.numel() else None
