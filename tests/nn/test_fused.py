@@ -88,8 +88,10 @@ def test_decoding_falls_back_where_the_fused_step_does_not_apply(monkeypatch):
     with torch.no_grad():                           # a weight that is not contiguous: the kernel refuses it
         w = model.blocks[0].attn.q_proj.weight
         model.blocks[0].attn.q_proj.weight = torch.nn.Parameter(w.detach().t().contiguous().t())
-    want, _ = decode(model, [1, 2, 3], 4, False, monkeypatch)
-    monkeypatch.setattr(fused, "decoding", fused.decoding)
+    want, want_tokens = decode(model, [1, 2, 3], 4, False, monkeypatch)
+    got, got_tokens = decode(model, [1, 2, 3], 4, True, monkeypatch)   # block 0 refused, block 1 fused
+    assert got_tokens == want_tokens
+    assert max((g - w).abs().max().item() for g, w in zip(got, want)) < 1e-4
     cache = model.new_cache(1, 32)
     with torch.no_grad():
         model(torch.tensor([[1, 2, 3]]), cache=cache)
@@ -118,6 +120,31 @@ def test_hooks_and_sliding_windows_take_the_operator_path(monkeypatch):
         out = mistral(torch.tensor([[1, 2, 3, 4, 5, 6]]), cache=cache, last_only=True)
         mistral(out.logits[:, -1].argmax(-1, keepdim=True), cache=cache)
     assert calls == []                               # a window needs a mask: not the fused step
+
+
+def test_equally_long_rows_attend_in_one_fused_pass_per_layer(monkeypatch):
+    """Five sequences of one length (a batch of equal-length prompts, beam search): the block step
+    is for one sequence, but each layer's cache write and attention are one `attend_step`. Whether
+    it applies is decided by the rows of activations (5), not of query heads (5 x 4 = 20 > 16)."""
+    model = tiny("gpt2")
+
+    def run(use_fused: bool) -> tuple[torch.Tensor, int]:
+        monkeypatch.setattr(fused, "decoding", fused.decoding if use_fused else (lambda x: False))
+        calls = []
+        real = fused.attend_step
+        monkeypatch.setattr(fused, "attend_step", lambda *a: calls.append(1) or real(*a))
+        cache = model.new_cache(5, 32)
+        with torch.no_grad():
+            model(torch.tensor([[3, 1, 4, 1 + i] for i in range(5)]), cache=cache)
+            logits = torch.cat([model(torch.tensor([[t + i] for i in range(5)]), cache=cache).logits[:, -1]
+                                for t in (7, 8)])
+        monkeypatch.undo()
+        return logits, len(calls)
+
+    want, _ = run(False)
+    got, calls = run(True)
+    assert calls == 2 * 2                              # two steps, two layers
+    assert (got - want).abs().max().item() < 1e-4 * max(1.0, want.abs().max().item())
 
 
 def test_attend_step_writes_the_cache_and_attends_like_torch():

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 
 from llmos.infer.request import Request
-from llmos.infer.speculative import SpeculativeStats, check_greedy, check_sampled, draw, sampler_probs
+from llmos.infer.speculative import SpeculativeStats, propose, verify
 
 
 class EngineDraft:
@@ -58,26 +58,13 @@ class EngineDraft:
             self.cache.reset()
             self.owner, self.n_cached = r.id, 0
         device = cache.k.device
-        cfg, greedy = r.gen, r.gen.greedy
-        guesses, q = [], []
-        feed = history[self.n_cached:]
-        hist = None if greedy else torch.tensor(history, device=device)
-        for _ in range(k):
-            logits = self.model(torch.tensor([feed], device=device), cache=self.cache, last_only=True).logits[0, -1]
-            if greedy:
-                guesses.append(int(logits.argmax()))
-            else:
-                probs = sampler_probs(logits, torch.cat([hist, torch.tensor(guesses, dtype=torch.long, device=device)]), cfg)
-                guesses.append(draw(probs, r.generator))
-                q.append(probs)
-            feed = guesses[-1:]
+        # eligible requests have no repetition penalty: greedy is plain argmaxes (history None)
+        hist = None if r.gen.greedy else torch.tensor(history, device=device)
+        guesses, q = propose(self.model, self.cache, history[self.n_cached:], k, hist, r.gen, r.generator)
         self.n_cached = len(history) + k - 1                # history and every guess but the last
         block = torch.tensor([history[-1:] + guesses], device=device)
         logits = target(block, cache=cache, cache_slots=torch.tensor([r.slot], device=device)).logits[0]
-        if greedy:
-            new = check_greedy(logits.argmax(-1).tolist(), guesses)
-        else:
-            new = check_sampled(logits, guesses, q, hist, cfg, r.generator)
+        new = verify(logits, guesses, q, hist, r.gen, r.generator)
         accepted = len(new) - 1
         cache.truncate(r.slot, fed + 1 + accepted)          # history[-1] and the kept guesses stay
         self.n_cached = min(self.n_cached, len(history) + accepted)

@@ -106,18 +106,7 @@ def _rounds(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int,
         k_now = min(k, budget - emitted - 1)     # the round emits up to k_now + 1 tokens
         history = None if argmax_only else torch.tensor(ids, device=device)
         # draft: feed what it has not seen, then guess k_now tokens one at a time
-        guesses, q = [], []
-        feed = ids[n_draft:]
-        for _ in range(k_now):
-            logits = draft(torch.tensor([feed], device=device), cache=d_cache, last_only=True).logits[0, -1]
-            if argmax_only:
-                guesses.append(int(logits.argmax()))
-            else:
-                probs = sampler_probs(logits, torch.cat([history, torch.tensor(guesses, dtype=torch.long,
-                                                                           device=device)]), cfg)
-                guesses.append(draw(probs, generator))
-                q.append(probs)
-            feed = guesses[-1:]
+        guesses, q = propose(draft, d_cache, ids[n_draft:], k_now, history, cfg, generator)
         if k_now:
             n_draft = len(ids) + k_now - 1        # ids and every guess but the last are now cached
         # target: one forward over [ids[n_target:], guesses]: distributions p_0 .. p_k_now
@@ -125,12 +114,9 @@ def _rounds(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int,
         logits = target(torch.tensor([block], device=device), cache=t_cache).logits[0, -(k_now + 1):]
         stats.rounds += 1
         stats.proposed += k_now
-        if argmax_only:
-            new = check_greedy(logits.argmax(-1).tolist(), guesses)
-        else:
-            new = check_sampled(logits, guesses, q, history, cfg, generator)
-        stats.accepted += len(new) - 1
+        new = verify(logits, guesses, q, history, cfg, generator)
         accepted = len(new) - 1
+        stats.accepted += accepted
         # keep the accepted guesses in the caches, drop the rest
         n_target = len(ids) + accepted
         t_cache.truncate(0, n_target)
@@ -143,6 +129,34 @@ def _rounds(target, draft, prompt_ids: list[int], cfg: GenerationConfig, k: int,
             yield token
             if token in stops:
                 return
+
+
+def propose(draft, cache, feed: list[int], k: int, history: Tensor | None, cfg: GenerationConfig,
+            generator: torch.Generator) -> tuple[list[int], list[Tensor]]:
+    """The draft's k guesses after feeding it `feed` (what its cache lacks), and the distribution
+    each was drawn from. history: the ids so far, or None for plain greedy (argmaxes, no q)."""
+    device = cache.k.device
+    guesses, q = [], []
+    for _ in range(k):
+        logits = draft(torch.tensor([feed], device=device), cache=cache, last_only=True).logits[0, -1]
+        if history is None:
+            guesses.append(int(logits.argmax()))
+        else:
+            probs = sampler_probs(logits, torch.cat([history, torch.tensor(guesses, dtype=torch.long,
+                                                                           device=device)]), cfg)
+            guesses.append(draw(probs, generator))
+            q.append(probs)
+        feed = guesses[-1:]
+    return guesses, q
+
+
+def verify(logits: Tensor, guesses: list[int], q: list[Tensor], history: Tensor | None, cfg: GenerationConfig,
+           generator: torch.Generator) -> list[int]:
+    """The tokens a round emits from the target's logits (k + 1, V) at the guesses: the kept
+    guesses, then the target's own token. history None: plain greedy (`propose`'s)."""
+    if history is None:
+        return check_greedy(logits.argmax(-1).tolist(), guesses)
+    return check_sampled(logits, guesses, q, history, cfg, generator)
 
 
 def check_greedy(best: list[int], guesses: list[int]) -> list[int]:

@@ -27,13 +27,6 @@
 
 namespace {
 
-inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 inline float dot(const float* a, const float* b, int64_t n) {   // n a multiple of 8
   __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
   int64_t i = 0;
@@ -42,7 +35,7 @@ inline float dot(const float* a, const float* b, int64_t n) {   // n a multiple 
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
   }
   for (; i < n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-  return hsum8(_mm256_add_ps(acc0, acc1));
+  return llmos::hsum(_mm256_add_ps(acc0, acc1));
 }
 
 
@@ -120,7 +113,7 @@ void attend(const float* q, int64_t H, int64_t G, int64_t D, const CacheRow& c, 
         _mm256_storeu_ps(p.data() + j, e);
         zv = _mm256_add_ps(zv, e);
       }
-      float z = hsum8(zv);
+      float z = llmos::hsum(zv);
       for (; j < n; ++j) z += (p[j] = std::exp(p[j] - m));
       const float inv = 1.0f / z;
       for (j = 0; j < n; ++j) p[j] *= inv;

@@ -31,9 +31,8 @@ import torch
 from torch import Tensor, nn
 
 from llmos.nn import gemv
+from llmos.nn.linear import MAX_ROWS          # the kernel's rows per call: decoding's new tokens at most
 from llmos.nn.norms import LayerNorm, RMSNorm
-
-MAX_ROWS = 16          # decoding: at most this many new tokens in one forward
 
 
 def ready() -> bool:

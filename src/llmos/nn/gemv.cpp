@@ -21,6 +21,8 @@
 
 namespace {
 
+using llmos::hsum;
+
 constexpr int kMaxM = 16;
 
 // Software prefetch: each loop asks for the weights kAhead bytes past the ones it multiplies.
@@ -33,13 +35,6 @@ template <typename W, int N>    // the lines of N weights starting at p, kAhead 
 inline void prefetch(const W* p) {
   const char* c = reinterpret_cast<const char*>(p) + kAhead;
   for (int b = 0; b < N * static_cast<int>(sizeof(W)); b += 64) _mm_prefetch(c + b, _MM_HINT_T0);
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 // 8 weights starting at p, widened to fp32

@@ -89,10 +89,7 @@ class KVCache:
             rows = torch.as_tensor(slots, device=device).long()
         start = self.lengths[rows]                                          # (B,)
         end = int((start + n_new).max())
-        if end > self.max_len:
-            raise CacheFullError(f"KV cache holds {self.max_len} tokens per sequence; writing "
-                                 f"{n_new} more would need {end}. Allocate a longer cache "
-                                 "(model.new_cache(..., max_len=...)) or shorten the input.")
+        self._check_room(n_new, end)
         write = start[:, None] + torch.arange(n_new, device=device)        # (B, T)
         new_valid = (torch.ones(len(rows), n_new, dtype=torch.bool, device=device)
                      if attention_mask is None else attention_mask.bool())
@@ -104,6 +101,12 @@ class KVCache:
         contiguous = slots is None
         return CacheStep(self, rows, write, new_valid, positions, end, contiguous)
 
+    def _check_room(self, n_new: int, end: int) -> None:
+        if end > self.max_len:
+            raise CacheFullError(f"KV cache holds {self.max_len} tokens per sequence; writing "
+                                 f"{n_new} more would need {end}. Allocate a longer cache "
+                                 "(model.new_cache(..., max_len=...)) or shorten the input.")
+
     def _step_one(self, n_new: int) -> "CacheStep":
         """`step` for a cache of one sequence and no padding in the new tokens (decoding one
         prompt): the same plan, written with slices instead of index tensors (a decoding step
@@ -111,10 +114,7 @@ class KVCache:
         device = self.lengths.device
         start = int(self.lengths[0])
         end = start + n_new
-        if end > self.max_len:
-            raise CacheFullError(f"KV cache holds {self.max_len} tokens per sequence; writing "
-                                 f"{n_new} more would need {end}. Allocate a longer cache "
-                                 "(model.new_cache(..., max_len=...)) or shorten the input.")
+        self._check_room(n_new, end)
         seen = int(self.valid[0, :start].sum()) if start else 0         # real tokens before this write
         return CacheStep(self, torch.zeros(1, dtype=torch.long, device=device),
                          torch.arange(start, end, device=device)[None],

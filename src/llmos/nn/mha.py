@@ -85,7 +85,7 @@ class MultiHeadAttention(nn.Module):
             if hooked:
                 q, k = fire_heads(hooked, "hook_rot_q", q), fire_heads(hooked, "hook_rot_k", k)
         if (cache is not None and mask is None and not is_causal and not hooked and not need_weights
-                and q.shape[2] == 1 and fused.decoding(q)):
+                and q.shape[2] == 1 and fused.decoding(x)):
             out = cache.attend_one(layer, q, k, v, self.head_dim ** -0.5)   # (B, H, 1, D) or None
             if out is not None:
                 return self.o_proj(out.reshape(q.shape[0], 1, self.n_heads * self.head_dim)), None
