@@ -86,11 +86,13 @@ def test_the_person_sees_corrects_deletes_and_exports_in_chromium(server, tmp_pa
         # search by words
         page.get_by_label("Search memory").fill("Boston")
         page.get_by_role("button", name="Search").click()
+        page.wait_for_selector('#items[aria-busy="false"]')
         page.wait_for_function("document.querySelector('#items tr td:nth-child(4)')"
                                ".textContent.includes('moved to Boston')")
         # correct the seat preference
         page.get_by_label("Search memory").fill("")
         page.get_by_role("button", name="Search").click()
+        page.wait_for_selector('#items[aria-busy="false"]')           # the full list is back before editing
         page.get_by_role("button", name=f"Edit #{seat.id}").first.click()
         page.get_by_label(f"Text of #{seat.id}").first.fill("prefers window seats")
         page.get_by_role("button", name=f"Save #{seat.id}").first.click()
