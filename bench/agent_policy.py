@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--splits", nargs="+", default=["held_out_values", "held_out_templates"])
     ap.add_argument("--policies", nargs="+", default=["oracle", "sft", "final"],
                     help="which to run: oracle, sft (RUN/sft/model), final (RUN/model: SFT+DPO)")
+    ap.add_argument("--choose", nargs="+", default=["score"], choices=["score", "decode"],
+                    help="how each trained policy picks its action (backend.py); several compare them on the same "
+                         "variants (the safety runs use the first)")
     ap.add_argument("--no-safety", action="store_true", help="skip the hostile and out-of-scope runs")
     ap.add_argument("--out", type=Path, default=Path("bench/results/agent_policy.json"))
     args = ap.parse_args(argv)
@@ -111,11 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     from llmos.config import atomic_write_text
 
     need_final = "final" in args.policies or not args.no_safety
-    final = PolicyBackend(args.run) if need_final else None
+    final = PolicyBackend(args.run, choose=args.choose[0]) if need_final else None
     dpo = (args.run / "dpo" / "model").exists()
-    make = {"oracle": lambda: "oracle", "sft": lambda: PolicyBackend(args.run / "sft" / "model"),
-            "final": lambda: final}
-    policies = [({"final": "sft+dpo" if dpo else "sft"}.get(p, p), make[p]()) for p in args.policies]
+    folders = {"sft": args.run / "sft" / "model", "final": args.run}
+    policies = []
+    for p in args.policies:
+        if p == "oracle":
+            policies.append(("oracle", "oracle"))
+            continue
+        for mode in args.choose:
+            label = {"final": "sft+dpo" if dpo else "sft"}.get(p, p)
+            label += f" ({mode})" if len(args.choose) > 1 else ""
+            policies.append((label, final if p == "final" and mode == args.choose[0]
+                             else PolicyBackend(folders[p], choose=mode)))
     out = {"load_before": os.getloadavg(), "run": str(args.run), "n": args.n, "seed": args.seed, "splits": {}}
     progress = json.loads((args.run / "progress.json").read_text()) if (args.run / "progress.json").exists() else {}
     out["train_stages"] = progress.get("stages", {})

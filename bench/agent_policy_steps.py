@@ -5,8 +5,10 @@
 The oracle plays `n` variants of each held-out split through the Action API
 (kept in RUN/heldout/SPLIT.jsonl, so a second run reuses them); then, on each
 of their steps, the SFT policy (RUN/sft/model) and the final policy
-(RUN/model) answer under the action schema, greedily, and the answer is
-compared with the oracle's (`llmos.agent.learn.agreement`). An episode of n
+(RUN/model) answer under the action schema, greedily, in each `--choose`
+mode (score: the best of every listed action by whole-sequence log-prob;
+decode: token-by-token greedy decoding), and the answer is compared with the
+oracle's (`llmos.agent.learn.agreement`). An episode of n
 steps needs about every step right, so this says where the end-to-end
 failures of bench/agent_policy.py come from, without a browser in the loop
 for the policy. Figures go to bench/results/agent_policy_steps.json.
@@ -26,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--limit", type=int, default=400, help="steps per split and policy (sampled, seeded)")
     ap.add_argument("--policies", nargs="+", default=["sft", "final"])
+    ap.add_argument("--choose", nargs="+", default=["decode", "score"], choices=["decode", "score"],
+                    help="how the policy picks its action (backend.py); each is measured on the same steps")
     ap.add_argument("--out", type=Path, default=Path("bench/results/agent_policy_steps.json"))
     args = ap.parse_args(argv)
 
@@ -43,14 +47,15 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.policies:
             if not (folders[name] / "config.json").exists():
                 continue
-            t = time.perf_counter()
-            report = step_agreement(PolicyBackend(folders[name], min_confidence=0.0), episodes, args.limit,
-                                    examples=12)
-            report.pop("confidence")
-            report["seconds"] = round(time.perf_counter() - t, 1)
-            out["splits"][split][name] = report
-            print(f"{split} {name}: agreement {report['agreement']} over {report['steps']} steps; "
-                  f"misses {report['misses']}\n  by kind {report['by_kind']}\n  by template {report['by_template']}")
+            for mode in args.choose:
+                t = time.perf_counter()
+                report = step_agreement(PolicyBackend(folders[name], min_confidence=0.0, choose=mode), episodes,
+                                        args.limit, examples=12)
+                report.pop("confidence")
+                report["seconds"] = round(time.perf_counter() - t, 1)
+                out["splits"][split][f"{name} ({mode})"] = report
+                print(f"{split} {name} ({mode}): agreement {report['agreement']} over {report['steps']} steps; "
+                      f"misses {report['misses']}\n  by kind {report['by_kind']}\n  by template {report['by_template']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(out, indent=2) + "\n")
     print(f"wrote {args.out}")

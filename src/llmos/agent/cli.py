@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
@@ -125,7 +126,7 @@ def trace(session: str, trace_dir: Path = Path("runs/agent"), html: Path | None 
 def bench(model: str = "oracle", base_url: str = "http://127.0.0.1:8000/v1", api_key: str | None = None,
           tasks: list[str] | None = None, output: Path = Path("bench/results/agent_suite.json"),
           trace_dir: Path | None = None, max_seconds: float = 300.0, split: list[str] | None = None,
-          n: int = 24, seed: int = 1000) -> int:
+          n: int = 24, seed: int = 1000, choose: Literal["score", "decode"] = "score") -> int:
     """Run the local web task suite with a model; report success rate, steps and time per task.
 
     Each task runs in its own agent session (one shared Chromium) against the
@@ -146,6 +147,8 @@ def bench(model: str = "oracle", base_url: str = "http://127.0.0.1:8000/v1", api
             train); default both held-out splits.
         n: with a trained policy: variants per split.
         seed: with a trained policy: the seed the split's variants are drawn with.
+        choose: with a trained policy: `score` (the best of every offered action, each scored whole)
+            or `decode` (token by token under the action schema).
     """
     from llmos.agent.backends import OpenAIBackend
     from llmos.agent.service import AgentConfig
@@ -164,12 +167,12 @@ def bench(model: str = "oracle", base_url: str = "http://127.0.0.1:8000/v1", api
         from llmos.agent.learn.cli import bench_policy_cli
         return bench_policy_cli(Path(model), split or ["held_out_values", "held_out_templates"], n, seed,
                                 output if output != Path("bench/results/agent_suite.json")
-                                else Path("bench/results/agent_policy.json"))
+                                else Path("bench/results/agent_policy.json"), choose=choose)
     if model == "oracle":
         backend = oracle_backend
     elif policy_dir:
         from llmos.agent.learn.cli import _policy
-        backend = _policy(Path(model))
+        backend = _policy(Path(model), choose)
     else:
         key = _api_key(api_key)
         backend = OpenAIBackend(base_url, resolve_model(base_url, model, key), key)

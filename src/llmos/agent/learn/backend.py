@@ -13,10 +13,15 @@ with the same schema as `response_format` gives the same constraint over the
 OpenAI API.
 
 Sampling (`temperature` > 0, a seed per call) is what the DPO rollouts use to
-branch; the agent itself decodes greedily.
+branch; the agent itself acts greedily. Greedily, by default (`choose="score"`),
+the action is not the decoded one but the best of every action the schema
+lists, each scored as a whole sequence (`choose.py`); the decoded action is
+one of them, and the only way to a `done` or a question. `choose="decode"`
+keeps token-by-token greedy decoding.
 
-Confidence: after decoding, the action's probability under the constraint is
-read off one more forward pass,
+Confidence: with `choose="score"`, the chosen action's share of the listed
+actions' probability (`choose.py`). With `choose="decode"`, the decoded
+action's probability under the constraint, read off one more forward pass,
 
     p(action) = prod_t softmax(logits_t masked to the grammar's allowed tokens)[a_t]
 
@@ -24,7 +29,8 @@ read off one more forward pass,
 act: it asks the person instead (`ask_user`), which is how a task outside what
 it learned ends in ASK_USER rather than in a guess. `min_confidence` defaults
 to what `llmos agent train` measured on its own demonstrations
-(RUN/model/policy.json), 0 (never ask) without one.
+(RUN/model/policy.json, which names the `choose` mode it was measured with),
+0 (never ask) without one or for the other mode.
 """
 from __future__ import annotations
 
@@ -35,13 +41,15 @@ from pathlib import Path
 import torch
 
 from llmos.agent.backends import BackendError
+from llmos.agent.learn.choose import choose as choose_action
 from llmos.agent.learn.constraint import action_schema
 from llmos.agent.learn.observation import render
 from llmos.agent.views import ModelReply, ModelRequest, StepContext
 
 MAX_NEW_TOKENS = 128
 MIN_NEW_TOKENS = 64   # room kept for the reply when a long page fills the context
-POLICY_FILE = "policy.json"   # beside the model: {"min_confidence": p} calibrated by `llmos agent train`
+POLICY_FILE = "policy.json"   # beside the model: {"min_confidence": p, "choose": mode} from `llmos agent train`
+CHOICES = ("score", "decode")
 FORMAT_FILE = "observation.json"   # beside the model: {"marks": true}, the observation format it was trained on
 
 
@@ -71,7 +79,9 @@ class PolicyBackend:
     def __init__(self, model: str | Path | None = None, *, policy=None, tokenizer=None,
                  temperature: float = 0.0, seed: int | None = None, constrained: bool = True,
                  max_new_tokens: int = MAX_NEW_TOKENS, threads: int | None = None,
-                 min_confidence: float | None = None, marks: bool | None = None):
+                 min_confidence: float | None = None, marks: bool | None = None, choose: str = "score"):
+        if choose not in CHOICES:
+            raise ValueError(f"choose must be one of {', '.join(CHOICES)}, not {choose!r}")
         saved, fmt = {}, {}
         if policy is None:
             from llmos.hub import load_pretrained
@@ -88,6 +98,9 @@ class PolicyBackend:
         self.name = f"llmos-policy:{Path(model).name if model else 'in-memory'}"
         self.temperature, self.seed, self.constrained = temperature, seed, constrained
         self.max_new_tokens = max_new_tokens
+        self.choose = choose
+        if saved.get("choose", "decode") != choose:
+            saved = {}                                # a threshold measured for the other way of choosing
         self.min_confidence = float(saved.get("min_confidence", 0.0) if min_confidence is None else min_confidence)
         self.marks = bool(fmt.get("marks", False) if marks is None else marks)
         self.last_confidence = 1.0
@@ -124,6 +137,13 @@ class PolicyBackend:
                                seed=self.seed if seed is None else seed)
         grammar = self.grammar(ctx) if self.constrained else None
         out = complete(self.model, ids, cfg, tokenizer=self.tokenizer, grammar=grammar)
+        if self.choose == "score" and grammar is not None and temp == 0:
+            note = ctx.notes[-1] if ctx.notes else ""
+            best, share = choose_action(self.model, self.tokenizer, ids,
+                                        action_schema(ctx.observation, ctx.task, note), out.text or "")
+            if best is not None:
+                self.last_confidence = share
+                return best, len(ids), len(self.tokenizer.encode(best, add_special_tokens=False))
         self.last_confidence = self.confidence(ids, out.tokens, grammar)
         return out.text or "", len(ids), len(out.tokens)
 

@@ -33,15 +33,15 @@ def _summary(values: list[float]) -> dict:
 
 
 def calibrate(folder: str | Path, episodes, steps: int = 300, quantile: float = 0.01, cap: float = 0.5,
-              seed: int = 0) -> dict:
+              seed: int = 0, choose: str = "score") -> dict:
     """Measure the threshold on `steps` steps of `episodes` and write it to FOLDER/policy.json."""
     folder = Path(folder)
-    policy = PolicyBackend(folder, min_confidence=0.0)
+    policy = PolicyBackend(folder, min_confidence=0.0, choose=choose)
     report = step_agreement(policy, episodes, limit=steps, seed=seed)
     right, wrong = report["confidence"]["right"], report["confidence"]["wrong"]
     ranked = sorted(right)
     threshold = min(cap, ranked[int(quantile * len(ranked))]) if ranked else 0.0
-    info = {"min_confidence": round(threshold, 4), "quantile": quantile, "cap": cap,
+    info = {"min_confidence": round(threshold, 4), "choose": choose, "quantile": quantile, "cap": cap,
             "steps": report["steps"], "agreement": report["agreement"],
             "agreement_by_kind": report["by_kind"], "misses": report["misses"],
             "confidence_when_right": _summary(right), "confidence_when_wrong": _summary(wrong)}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Literal
 
 from llmos.config import ConfigError
 
@@ -45,18 +46,19 @@ def train(out: Path = Path("runs/agent"), overrides: list[str] | None = None) ->
     return 0
 
 
-def _policy(model: Path):
+def _policy(model: Path, choose: str = "score"):
     from llmos.agent.learn.backend import PolicyBackend, policy_folder
 
     try:
         policy_folder(model)
     except FileNotFoundError as e:
         raise ConfigError(str(e)) from None
-    return PolicyBackend(model)
+    return PolicyBackend(model, choose=choose)
 
 
 def run(task: str, url: str | None = None, model: Path = Path("runs/agent"), max_steps: int = 30,
-        trace_dir: Path = Path("runs/agent-sessions"), approve: bool = False) -> int:
+        trace_dir: Path = Path("runs/agent-sessions"), approve: bool = False,
+        choose: Literal["score", "decode"] = "score") -> int:
     """Do one task in a real browser with the trained policy (no network, no outside model).
 
     The person's policy stays as it is by default: purchases, logins and code ask first. When the
@@ -71,11 +73,13 @@ def run(task: str, url: str | None = None, model: Path = Path("runs/agent"), max
         max_steps: the session's step limit.
         trace_dir: where the session's trace goes (`llmos agent trace ID --trace-dir ...` shows it).
         approve: approve every action the policy asks about without prompting.
+        choose: how the policy picks each action: `score` takes the best of every action the page
+            offers, each scored as a whole; `decode` decodes it token by token under the schema.
     """
     from llmos.agent.service import Agent, AgentConfig
     from llmos.agent.views import SessionOptions, StepStatus, UserCommand
 
-    backend = _policy(model)
+    backend = _policy(model, choose)
     with Agent(backend, AgentConfig(trace_dir=trace_dir)) as agent:
         try:
             info = agent.create(task, url=url, options=SessionOptions(max_steps=max_steps))
@@ -100,14 +104,14 @@ def run(task: str, url: str | None = None, model: Path = Path("runs/agent"), max
 
 
 def bench_policy_cli(model: Path, splits: list[str], n: int, seed: int, output: Path,
-                     oracle: bool = True) -> int:
+                     oracle: bool = True, choose: str = "score") -> int:
     """The body of `llmos agent bench --model RUN`: the policy (and the oracle) on generated splits."""
     from llmos.agent.learn.bench import bench_policy, format_policy_report, save_reports
     from llmos.agent.learn.generator import SPLITS, generate
 
     if bad := [s for s in splits if s not in SPLITS]:
         raise ConfigError(f"--split: unknown {bad}; choose from {', '.join(SPLITS)}")
-    policy = _policy(model)
+    policy = _policy(model, choose)
     reports = []
     for split in splits:
         tasks = generate(split, n, seed)
