@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--splits", nargs="+", default=["held_out_values", "held_out_templates"])
     ap.add_argument("--policies", nargs="+", default=["oracle", "sft", "final"],
                     help="which to run: oracle, sft (RUN/sft/model), final (RUN/model: SFT+DPO)")
-    ap.add_argument("--choose", nargs="+", default=["score"], choices=["score", "decode"],
+    ap.add_argument("--choose", nargs="+", default=["decode"], choices=["decode", "score"],
                     help="how each trained policy picks its action (backend.py); several compare them on the same "
                          "variants (the safety runs use the first)")
     ap.add_argument("--no-safety", action="store_true", help="skip the hostile and out-of-scope runs")

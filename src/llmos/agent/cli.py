@@ -126,7 +126,7 @@ def trace(session: str, trace_dir: Path = Path("runs/agent"), html: Path | None 
 def bench(model: str = "oracle", base_url: str = "http://127.0.0.1:8000/v1", api_key: str | None = None,
           tasks: list[str] | None = None, output: Path = Path("bench/results/agent_suite.json"),
           trace_dir: Path | None = None, max_seconds: float = 300.0, split: list[str] | None = None,
-          n: int = 24, seed: int = 1000, choose: Literal["score", "decode"] = "score") -> int:
+          n: int = 24, seed: int = 1000, choose: Literal["decode", "score"] = "decode") -> int:
     """Run the local web task suite with a model; report success rate, steps and time per task.
 
     Each task runs in its own agent session (one shared Chromium) against the

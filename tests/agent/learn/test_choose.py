@@ -86,7 +86,7 @@ def test_the_backend_acts_on_the_scored_choice_and_keeps_decoding_when_asked(pol
     model, tok = policy
     pytest.importorskip("llguidance")
     ctx = context()
-    scored = PolicyBackend(policy=model, tokenizer=tok, max_new_tokens=24)
+    scored = PolicyBackend(policy=model, tokenizer=tok, max_new_tokens=24, choose="score")
     text, _, n = scored.propose(ctx)
     prompt = scored.prompt_ids(ctx)
     schema = action_schema(ctx.observation, ctx.task)
@@ -94,5 +94,5 @@ def test_the_backend_acts_on_the_scored_choice_and_keeps_decoding_when_asked(pol
     assert (text, scored.last_confidence) == choose(model, tok, prompt, schema, decoded=decoded)
     assert json.loads(text)["type"] in {"click", "select", "type", "back", "scroll", "extract", "done", "ask_user"}
     assert n == len(tok.encode(text, add_special_tokens=False))
-    with pytest.raises(ValueError, match="choose must be one of score, decode"):
+    with pytest.raises(ValueError, match="choose must be one of decode, score"):
         PolicyBackend(policy=model, tokenizer=tok, choose="beam")

@@ -13,11 +13,12 @@ with the same schema as `response_format` gives the same constraint over the
 OpenAI API.
 
 Sampling (`temperature` > 0, a seed per call) is what the DPO rollouts use to
-branch; the agent itself acts greedily. Greedily, by default (`choose="score"`),
-the action is not the decoded one but the best of every action the schema
-lists, each scored as a whole sequence (`choose.py`); the decoded action is
-one of them, and the only way to a `done` or a question. `choose="decode"`
-keeps token-by-token greedy decoding.
+branch; the agent itself acts greedily: token by token under the schema
+(`choose="decode"`, the default), or (`choose="score"`) the best of every
+action the schema lists, each scored as a whole sequence (`choose.py`; the
+decoded action is one of them, the only way to a `done` or a question). On
+held-out steps scoring agreed with the oracle less often than decoding did
+(BENCHMARKS.md), which is why decoding is the default.
 
 Confidence: with `choose="score"`, the chosen action's share of the listed
 actions' probability (`choose.py`). With `choose="decode"`, the decoded
@@ -29,8 +30,9 @@ action's probability under the constraint, read off one more forward pass,
 act: it asks the person instead (`ask_user`), which is how a task outside what
 it learned ends in ASK_USER rather than in a guess. `min_confidence` defaults
 to what `llmos agent train` measured on its own demonstrations
-(RUN/model/policy.json, which names the `choose` mode it was measured with),
-0 (never ask) without one or for the other mode.
+(RUN/model/policy.json, which names the `choose` mode it was measured with;
+a file without one was measured decoding), 0 (never ask) without one or for
+the other mode.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ from llmos.agent.views import ModelReply, ModelRequest, StepContext
 MAX_NEW_TOKENS = 128
 MIN_NEW_TOKENS = 64   # room kept for the reply when a long page fills the context
 POLICY_FILE = "policy.json"   # beside the model: {"min_confidence": p, "choose": mode} from `llmos agent train`
-CHOICES = ("score", "decode")
+CHOICES = ("decode", "score")
 FORMAT_FILE = "observation.json"   # beside the model: {"marks": true}, the observation format it was trained on
 
 
@@ -79,7 +81,7 @@ class PolicyBackend:
     def __init__(self, model: str | Path | None = None, *, policy=None, tokenizer=None,
                  temperature: float = 0.0, seed: int | None = None, constrained: bool = True,
                  max_new_tokens: int = MAX_NEW_TOKENS, threads: int | None = None,
-                 min_confidence: float | None = None, marks: bool | None = None, choose: str = "score"):
+                 min_confidence: float | None = None, marks: bool | None = None, choose: str = "decode"):
         if choose not in CHOICES:
             raise ValueError(f"choose must be one of {', '.join(CHOICES)}, not {choose!r}")
         saved, fmt = {}, {}

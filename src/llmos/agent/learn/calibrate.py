@@ -33,7 +33,7 @@ def _summary(values: list[float]) -> dict:
 
 
 def calibrate(folder: str | Path, episodes, steps: int = 300, quantile: float = 0.01, cap: float = 0.5,
-              seed: int = 0, choose: str = "score") -> dict:
+              seed: int = 0, choose: str = "decode") -> dict:
     """Measure the threshold on `steps` steps of `episodes` and write it to FOLDER/policy.json."""
     folder = Path(folder)
     policy = PolicyBackend(folder, min_confidence=0.0, choose=choose)

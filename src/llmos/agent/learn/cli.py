@@ -46,7 +46,7 @@ def train(out: Path = Path("runs/agent"), overrides: list[str] | None = None) ->
     return 0
 
 
-def _policy(model: Path, choose: str = "score"):
+def _policy(model: Path, choose: str = "decode"):
     from llmos.agent.learn.backend import PolicyBackend, policy_folder
 
     try:
@@ -58,7 +58,7 @@ def _policy(model: Path, choose: str = "score"):
 
 def run(task: str, url: str | None = None, model: Path = Path("runs/agent"), max_steps: int = 30,
         trace_dir: Path = Path("runs/agent-sessions"), approve: bool = False,
-        choose: Literal["score", "decode"] = "score") -> int:
+        choose: Literal["decode", "score"] = "decode") -> int:
     """Do one task in a real browser with the trained policy (no network, no outside model).
 
     The person's policy stays as it is by default: purchases, logins and code ask first. When the
@@ -104,7 +104,7 @@ def run(task: str, url: str | None = None, model: Path = Path("runs/agent"), max
 
 
 def bench_policy_cli(model: Path, splits: list[str], n: int, seed: int, output: Path,
-                     oracle: bool = True, choose: str = "score") -> int:
+                     oracle: bool = True, choose: str = "decode") -> int:
     """The body of `llmos agent bench --model RUN`: the policy (and the oracle) on generated splits."""
     from llmos.agent.learn.bench import bench_policy, format_policy_report, save_reports
     from llmos.agent.learn.generator import SPLITS, generate
