@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--limit", type=int, default=400, help="steps per split and policy (sampled, seeded)")
     ap.add_argument("--policies", nargs="+", default=["sft", "final"])
-    ap.add_argument("--choose", nargs="+", default=["decode", "score"], choices=["decode", "score"],
-                    help="how the policy picks its action (backend.py); each is measured on the same steps")
+    ap.add_argument("--choose", nargs="+", default=["decode"], choices=["decode", "score"],
+                    help="how the policy picks its action (backend.py); several are measured on the same steps")
     ap.add_argument("--out", type=Path, default=Path("bench/results/agent_policy_steps.json"))
     args = ap.parse_args(argv)
 
@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
                                         args.limit, examples=12)
                 report.pop("confidence")
                 report["seconds"] = round(time.perf_counter() - t, 1)
-                out["splits"][split][f"{name} ({mode})"] = report
-                print(f"{split} {name} ({mode}): agreement {report['agreement']} over {report['steps']} steps; "
+                label = f"{name} ({mode})" if len(args.choose) > 1 else name
+                out["splits"][split][label] = report
+                print(f"{split} {label}: agreement {report['agreement']} over {report['steps']} steps; "
                       f"misses {report['misses']}\n  by kind {report['by_kind']}\n  by template {report['by_template']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(out, indent=2) + "\n")

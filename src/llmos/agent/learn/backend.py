@@ -120,12 +120,14 @@ class PolicyBackend:
         budget = self.model.config.max_seq_len - min(self.max_new_tokens, MIN_NEW_TOKENS)
         return encode_prompt(self.tokenizer, self.render(ctx), budget)
 
-    def grammar(self, ctx: StepContext):
+    def schema(self, ctx: StepContext) -> dict:
+        """The step's action schema (constraint.py), the last note counting as the person's words."""
+        return action_schema(ctx.observation, ctx.task, ctx.notes[-1] if ctx.notes else "")
+
+    def grammar(self, schema: dict):
         from llmos.infer.grammar import Grammar, compile_grammar
 
-        note = ctx.notes[-1] if ctx.notes else ""
-        return compile_grammar(Grammar.json_schema(action_schema(ctx.observation, ctx.task, note)),
-                               self.tokenizer, self.model.config.vocab_size)
+        return compile_grammar(Grammar.json_schema(schema), self.tokenizer, self.model.config.vocab_size)
 
     def propose(self, ctx: StepContext, temperature: float | None = None, seed: int | None = None) -> tuple[str, int, int]:
         """(action text, prompt tokens, completion tokens) for one step."""
@@ -137,12 +139,11 @@ class PolicyBackend:
         room = self.model.config.max_seq_len - len(ids)
         cfg = GenerationConfig(max_new_tokens=min(self.max_new_tokens, room), temperature=temp,
                                seed=self.seed if seed is None else seed)
-        grammar = self.grammar(ctx) if self.constrained else None
+        schema = self.schema(ctx) if self.constrained else None
+        grammar = self.grammar(schema) if schema is not None else None
         out = complete(self.model, ids, cfg, tokenizer=self.tokenizer, grammar=grammar)
-        if self.choose == "score" and grammar is not None and temp == 0:
-            note = ctx.notes[-1] if ctx.notes else ""
-            best, share = choose_action(self.model, self.tokenizer, ids,
-                                        action_schema(ctx.observation, ctx.task, note), out.text or "")
+        if self.choose == "score" and schema is not None and temp == 0:
+            best, share = choose_action(self.model, self.tokenizer, ids, schema, out.text or "")
             if best is not None:
                 self.last_confidence = share
                 return best, len(ids), len(self.tokenizer.encode(best, add_special_tokens=False))
