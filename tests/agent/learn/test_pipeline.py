@@ -102,6 +102,11 @@ def test_tiny_pipeline_end_to_end(tmp_path, one_thread):
     assert PolicyBackend(dpo).min_confidence == info["min_confidence"]
     assert PolicyBackend(dpo, min_confidence=0.25).min_confidence == 0.25
 
+    # 6. the scope: the words of the requests it learned, read back by the backend (test_scope.py)
+    from llmos.agent.learn.scope import write_scope
+    write_scope(dpo / "model", [e.steps[0].context.task for e in episodes])
+    assert {"price", "corner", "shop"} <= PolicyBackend(dpo).scope
+
 
 def test_progress_adds_up_the_time_of_an_interrupted_stage(tmp_path, monkeypatch):
     import llmos.agent.learn.pipeline as pipeline

@@ -33,6 +33,11 @@ to what `llmos agent train` measured on its own demonstrations
 (RUN/model/policy.json, which names the `choose` mode it was measured with;
 a file without one was measured decoding), 0 (never ask) without one or for
 the other mode.
+
+Scope: the policy's first `done` on a request that names words it was never
+trained on and has not seen on any page of the task becomes a question too
+(scope.py; RUN/model/scope.json, written by `llmos agent train`), so a task
+outside what it learned ends in ASK_USER rather than in a claim it cannot back.
 """
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ from llmos.agent.backends import BackendError
 from llmos.agent.learn.choose import choose as choose_action
 from llmos.agent.learn.constraint import action_schema
 from llmos.agent.learn.observation import render
+from llmos.agent.learn.scope import page_words, read_scope, unfamiliar
 from llmos.agent.views import ModelReply, ModelRequest, StepContext
 
 MAX_NEW_TOKENS = 128
@@ -81,7 +87,8 @@ class PolicyBackend:
     def __init__(self, model: str | Path | None = None, *, policy=None, tokenizer=None,
                  temperature: float = 0.0, seed: int | None = None, constrained: bool = True,
                  max_new_tokens: int = MAX_NEW_TOKENS, threads: int | None = None,
-                 min_confidence: float | None = None, marks: bool | None = None, choose: str = "decode"):
+                 min_confidence: float | None = None, marks: bool | None = None, choose: str = "decode",
+                 scope: set[str] | None = None):
         if choose not in CHOICES:
             raise ValueError(f"choose must be one of {', '.join(CHOICES)}, not {choose!r}")
         saved, fmt = {}, {}
@@ -96,6 +103,7 @@ class PolicyBackend:
             if (folder / POLICY_FILE).exists():
                 saved = json.loads((folder / POLICY_FILE).read_text())
             fmt = read_format(folder)
+            scope = read_scope(folder) if scope is None else scope
         self.model, self.tokenizer = policy.eval(), tokenizer
         self.name = f"llmos-policy:{Path(model).name if model else 'in-memory'}"
         self.temperature, self.seed, self.constrained = temperature, seed, constrained
@@ -107,6 +115,9 @@ class PolicyBackend:
         self.marks = bool(fmt.get("marks", False) if marks is None else marks)
         self.last_confidence = 1.0
         self.calls = 0
+        self.scope = scope
+        self._seen: dict[str, set[str]] = {}          # task -> words of every page seen in it
+        self._asked: set[str] = set()                # tasks whose done was already turned into a question
         if threads:
             torch.set_num_threads(threads)
 
@@ -167,6 +178,28 @@ class PolicyBackend:
             total += float(row.log_softmax(-1)[token])
         return math.exp(total)
 
+    def _out_of_scope(self, ctx: StepContext, text: str) -> list[str]:
+        """The request's unfamiliar words when `text` is the task's first `done` (else []); tracks pages seen."""
+        if self.scope is None:
+            return []
+        if not ctx.history:                          # a task starts: forget an earlier run of the same words
+            self._seen.pop(ctx.task, None)
+            self._asked.discard(ctx.task)
+            if len(self._seen) > 256:
+                self._seen.clear()
+        seen = self._seen.setdefault(ctx.task, set())
+        seen |= page_words(ctx)
+        try:
+            done = json.loads(text).get("type") == "done"
+        except (json.JSONDecodeError, AttributeError):
+            done = False
+        if not done or ctx.task in self._asked:
+            return []
+        strange = unfamiliar(ctx.task, self.scope, seen)
+        if strange:
+            self._asked.add(ctx.task)
+        return strange
+
     def complete(self, request: ModelRequest) -> ModelReply:
         self.calls += 1
         seed = None if self.seed is None else self.seed + self.calls
@@ -178,4 +211,10 @@ class PolicyBackend:
             text = json.dumps({"type": "ask_user", "question": (
                 f"I am not sure how to go on (my best next step, {text}, has probability "
                 f"{self.last_confidence:.2f}); what should I do?")})
+        strange = self._out_of_scope(request.context, text)
+        if strange:
+            text = json.dumps({"type": "ask_user", "question": (
+                f"I would say the task is done, but the request names {', '.join(strange[:6])}, which I was "
+                "not trained on and did not find on any page I saw, so I cannot tell. Is it done, or what "
+                "should I do?")})
         return ModelReply(text=text, prompt_tokens=n_prompt, completion_tokens=n_new)

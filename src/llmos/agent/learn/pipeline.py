@@ -8,7 +8,8 @@
     RUN/rollouts.jsonl       one line per rolled-out variant, with its preference pairs
     RUN/dpo/                 `llmos dpo` run on those pairs
     RUN/model/               the policy: SFT+DPO (or SFT when no pair was found), with policy.json:
-                             the confidence below which it asks (calibrate.py)
+                             the confidence below which it asks (calibrate.py), and scope.json:
+                             the words of the requests it learned (scope.py)
 
 Every stage is resumable: demonstrations and rollouts append one line per
 episode, the training stages are llmos run folders with checkpoints, and a
@@ -24,6 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from llmos.agent.learn.scope import SCOPE_FILE, write_scope
 from llmos.config import atomic_write_text, require, require_at_least
 from llmos.train.precision import cpu_precision
 
@@ -320,6 +322,8 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         shutil.copytree(final, run / "model")
         info = calibrate(run / "model", episodes, seed=cfg.seed)
         prog.mark("calibrate", min_confidence=info["min_confidence"], agreement=info["agreement"])
+    if not (run / "model" / SCOPE_FILE).exists():                # what it learned (scope.py)
+        write_scope(run / "model", [ep.steps[0].context.task for ep in episodes if ep.steps])
     prog.start("done")
     prog.data["stages"].pop("done", None)
     total = round(sum(s["seconds"] for s in prog.data["stages"].values()), 1)
