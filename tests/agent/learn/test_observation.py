@@ -75,3 +75,21 @@ def test_marks_star_the_boxes_and_radios_the_request_names_leaving_out_shared_wo
     assert "3 radio Seat 10A, window [ ] *" in marked and "4 radio Seat 10B, middle [ ]" in marked
     assert "8 checkbox Vegetarian [ ] *" in marked and "9 checkbox Send me the monthly newsletter [ ]" in marked
     assert " *" not in render(ctx)                                    # the plain format, as older policies saw it
+
+
+def test_cues_give_each_option_the_request_names_the_word_before_it():
+    from llmos.agent.learn.observation import option_cues
+    cities = ["Amsterdam", "Berlin", "Lisbon", "Paris"]
+    assert option_cues(cities + ["2025-06-12"], "Search flights from Lisbon to Berlin on 2025-06-12.") == \
+        {"Lisbon": "from", "Berlin": "to", "2025-06-12": "on"}
+    assert option_cues(cities, "the latest flight Paris to Amsterdam") == {"Paris": "flight", "Amsterdam": "to"}
+    assert option_cues(cities, "flight SL205 (Lisbon to Paris)") == {"Paris": "to"}      # after a bracket: none
+    assert option_cues(["A", "Rome"], "seat A in rome") == {"Rome": "in"}              # 1-2 letter options: none
+    select = Element(index=4, tag="select", role="combobox", label="To", value="Choose a city", options=cities)
+    ctx = StepContext(task="Book a flight from Lisbon to Berlin.", step=2,
+                      observation=Observation(url="http://x/flights/", elements=[select]))
+    assert '4 combobox To ="Choose a city" <Amsterdam|Berlin ~to|Lisbon ~from|Paris>' in render(ctx, cues=True)
+    assert "~" not in render(ctx)                                     # the plain format, as older policies saw it
+    # the person's answer names options too
+    answered = ctx.model_copy(update={"task": "Book a flight.", "notes": ["the person answered: to Paris"]})
+    assert "Paris ~to" in render(answered, cues=True)

@@ -58,7 +58,7 @@ MAX_NEW_TOKENS = 128
 MIN_NEW_TOKENS = 64   # room kept for the reply when a long page fills the context
 POLICY_FILE = "policy.json"   # beside the model: {"min_confidence": p, "choose": mode} from `llmos agent train`
 CHOICES = ("decode", "score")
-FORMAT_FILE = "observation.json"   # beside the model: {"marks": true}, the observation format it was trained on
+FORMAT_FILE = "observation.json"   # beside the model: {"marks": true, "cues": true}, the format it was trained on
 
 
 def read_format(folder: Path) -> dict:
@@ -67,8 +67,8 @@ def read_format(folder: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def write_format(folder: Path, marks: bool) -> None:
-    (Path(folder) / FORMAT_FILE).write_text(json.dumps({"marks": marks}) + "\n")
+def write_format(folder: Path, marks: bool, cues: bool = False) -> None:
+    (Path(folder) / FORMAT_FILE).write_text(json.dumps({"marks": marks, "cues": cues}) + "\n")
 
 
 def policy_folder(path: str | Path) -> Path:
@@ -87,7 +87,8 @@ class PolicyBackend:
     def __init__(self, model: str | Path | None = None, *, policy=None, tokenizer=None,
                  temperature: float = 0.0, seed: int | None = None, constrained: bool = True,
                  max_new_tokens: int = MAX_NEW_TOKENS, threads: int | None = None,
-                 min_confidence: float | None = None, marks: bool | None = None, choose: str = "decode",
+                 min_confidence: float | None = None, marks: bool | None = None, cues: bool | None = None,
+                 choose: str = "decode",
                  scope: set[str] | None = None):
         if choose not in CHOICES:
             raise ValueError(f"choose must be one of {', '.join(CHOICES)}, not {choose!r}")
@@ -113,6 +114,7 @@ class PolicyBackend:
             saved = {}                                # a threshold measured for the other way of choosing
         self.min_confidence = float(saved.get("min_confidence", 0.0) if min_confidence is None else min_confidence)
         self.marks = bool(fmt.get("marks", False) if marks is None else marks)
+        self.cues = bool(fmt.get("cues", False) if cues is None else cues)
         self.last_confidence = 1.0
         self.calls = 0
         self.scope = scope
@@ -123,7 +125,7 @@ class PolicyBackend:
 
     def render(self, ctx: StepContext) -> str:
         """The step's prompt in the observation format this policy was trained on."""
-        return render(ctx, marks=self.marks)
+        return render(ctx, marks=self.marks, cues=self.cues)
 
     def prompt_ids(self, ctx: StepContext) -> list[int]:
         from llmos.train.align.data import encode_prompt

@@ -32,6 +32,18 @@ note), leaving out words every element of its role on the page shares:
 so whether the request asks for a box is read off its own line, not matched
 across the prompt by a model of a few million parameters.
 
+With `cues` on (the same file), each select option the request names carries
+the request's word just before it, so which city goes into From and which into
+To is read off the option, next to the select's own label, rather than copied
+by position from the task line:
+
+    task: ... economy flights from Lisbon to Berlin on 2025-06-12
+    3 select From ="Choose a city" <Amsterdam|Berlin ~to|Lisbon ~from|Madrid|Paris|Rome>
+    5 select Date ="Choose a date" <2025-06-10|2025-06-11|2025-06-12 ~on|...>
+
+(a word of letters only; an option the request names after a number or a
+bracket gets no cue).
+
 Every element the agent listed is kept, with its index, role, label, value,
 checked state and options (links lose their href: the host and port of the
 suite say nothing about what to do). Page text keeps only the lines that no
@@ -71,7 +83,22 @@ def named_elements(elements: list[Element], *texts: str) -> set[int]:
     return out
 
 
-def _element_line(e: Element, marked: bool = False) -> str:
+def option_cues(options: list[str], text: str) -> dict[str, str]:
+    """option -> the word of `text` right before its first mention (whole words, case aside; letters only)."""
+    folded, out = text.casefold(), {}
+    for option in options:
+        want = option.strip().casefold()
+        if len(want) < 3:
+            continue
+        found = re.search(rf"(?<!\w){re.escape(want)}(?!\w)", folded)
+        if found:
+            before = re.search(r"([^\W\d_]+)\W*$", folded[:found.start()])
+            if before and folded[before.end(1):found.start()].strip() == "":
+                out[option] = before.group(1)
+    return out
+
+
+def _element_line(e: Element, marked: bool = False, cues: dict[str, str] | None = None) -> str:
     line = f"{e.index} {e.role} {e.label}"
     if e.role in ("checkbox", "radio"):
         line += " [x]" if e.checked else " [ ]"
@@ -80,7 +107,8 @@ def _element_line(e: Element, marked: bool = False) -> str:
     elif e.value:
         line += f' ="{e.value}"'
     if e.options:
-        line += " <" + "|".join(e.options[:MAX_OPTIONS]) + ">"
+        cues = cues or {}
+        line += " <" + "|".join(o + (f" ~{cues[o]}" if o in cues else "") for o in e.options[:MAX_OPTIONS]) + ">"
     if e.disabled:
         line += " disabled"
     return line
@@ -107,7 +135,7 @@ def _history_item(action: dict) -> str:
     return " ".join(parts)
 
 
-def render(ctx: StepContext, max_text: int = MAX_TEXT, marks: bool = False) -> str:
+def render(ctx: StepContext, max_text: int = MAX_TEXT, marks: bool = False, cues: bool = False) -> str:
     """The prompt for one step: page, recent actions, elements, page text, task, then `action:`."""
     obs = ctx.observation
     path = urlparse(obs.url).path if obs.url.startswith("http") else obs.url
@@ -123,7 +151,9 @@ def render(ctx: StepContext, max_text: int = MAX_TEXT, marks: bool = False) -> s
     if ctx.notes:
         lines.append("note: " + " ".join(ctx.notes[-1].split())[:MAX_NOTE])
     named = named_elements(obs.elements, ctx.task, ctx.notes[-1] if ctx.notes else "") if marks else set()
-    lines += [_element_line(e, e.index in named) for e in obs.elements]
+    said = ctx.task + (" " + ctx.notes[-1] if ctx.notes else "")
+    lines += [_element_line(e, e.index in named, option_cues(e.options, said) if cues and e.options else None)
+              for e in obs.elements]
     text = _page_text(ctx, max_text)
     if text:
         lines.append(f"text: {text}")
