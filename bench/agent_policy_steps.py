@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--limit", type=int, default=400, help="steps per split and policy (sampled, seeded)")
     ap.add_argument("--policies", nargs="+", default=["sft", "final"])
-    ap.add_argument("--choose", nargs="+", default=["decode"], choices=["decode", "score"],
+    ap.add_argument("--choose", nargs="+", default=["decode"], choices=["decode", "score", "within"],
                     help="how the policy picks its action (backend.py); several are measured on the same steps")
     ap.add_argument("--out", type=Path, default=Path("bench/results/agent_policy_steps.json"))
     args = ap.parse_args(argv)

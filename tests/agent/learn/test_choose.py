@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from llmos.agent.learn.backend import PolicyBackend
-from llmos.agent.learn.choose import choose, listed_actions, sequence_logprobs
+from llmos.agent.learn.choose import choose, listed_actions, same_target, sequence_logprobs
 from llmos.agent.learn.constraint import action_schema
 from llmos.agent.learn.observation import render, write_action
 from llmos.agent.views import Element, Observation, StepContext
@@ -94,5 +94,27 @@ def test_the_backend_acts_on_the_scored_choice_and_keeps_decoding_when_asked(pol
     assert (text, scored.last_confidence) == choose(model, tok, prompt, schema, decoded=decoded)
     assert json.loads(text)["type"] in {"click", "select", "type", "back", "scroll", "extract", "done", "ask_user"}
     assert n == len(tok.encode(text, add_special_tokens=False))
-    with pytest.raises(ValueError, match="choose must be one of decode, score"):
+    with pytest.raises(ValueError, match="choose must be one of decode, score, within"):
         PolicyBackend(policy=model, tokenizer=tok, choose="beam")
+
+
+def test_within_scores_only_the_decoded_actions_siblings(policy):
+    model, tok = policy
+    ctx = context()
+    prompt = encode_prompt(tok, render(ctx))
+    schema = action_schema(ctx.observation, ctx.task)
+    actions = listed_actions(schema)
+    decoded = '{"type": "select", "element": 1, "option": "Berlin"}'
+    siblings = same_target(actions, decoded)
+    assert siblings and all(a["type"] == "select" and a["element"] == 1 for a in siblings)
+    assert len(siblings) < len(actions)
+    best, share = choose(model, tok, prompt, schema, decoded=decoded, within=True)
+    texts = [write_action(a) for a in siblings]
+    if decoded not in texts:
+        texts.append(decoded)
+    scores = sequence_logprobs(model, prompt, [encode_response(tok, t) for t in texts])
+    assert best == texts[max(range(len(texts)), key=scores.__getitem__)]
+    assert json.loads(best)["element"] == 1
+    # an action on no element keeps decoding's own choice and confidence
+    assert choose(model, tok, prompt, schema, decoded='{"type": "done", "answer": "no"}', within=True) == (None, 0.0)
+    assert same_target(actions, "not json") == []

@@ -57,7 +57,7 @@ from llmos.agent.views import ModelReply, ModelRequest, StepContext
 MAX_NEW_TOKENS = 128
 MIN_NEW_TOKENS = 64   # room kept for the reply when a long page fills the context
 POLICY_FILE = "policy.json"   # beside the model: {"min_confidence": p, "choose": mode} from `llmos agent train`
-CHOICES = ("decode", "score")
+CHOICES = ("decode", "score", "within")
 FORMAT_FILE = "observation.json"   # beside the model: {"marks": true, "cues": true}, the format it was trained on
 
 
@@ -155,8 +155,9 @@ class PolicyBackend:
         schema = self.schema(ctx) if self.constrained else None
         grammar = self.grammar(schema) if schema is not None else None
         out = complete(self.model, ids, cfg, tokenizer=self.tokenizer, grammar=grammar)
-        if self.choose == "score" and schema is not None and temp == 0:
-            best, share = choose_action(self.model, self.tokenizer, ids, schema, out.text or "")
+        if self.choose != "decode" and schema is not None and temp == 0:
+            best, share = choose_action(self.model, self.tokenizer, ids, schema, out.text or "",
+                                        within=self.choose == "within")
             if best is not None:
                 self.last_confidence = share
                 return best, len(ids), len(self.tokenizer.encode(best, add_special_tokens=False))

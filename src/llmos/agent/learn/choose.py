@@ -23,7 +23,10 @@ Measured (BENCHMARKS.md): on held-out steps of a 2 M-parameter policy this
 chose a select's option a little better than decoding, and a typed span and
 `done` worse (a shorter span of the request, or a one-token `back`, outscoring
 the right action), so it is the backend's `choose="score"` option, not its
-default.
+default. `within=True` (the backend's `choose="within"`) scores only the
+decoded action's siblings: the other options of the select it chose, the other
+spans for the field it typed into; an action on no element stays as decoded.
+Measured the same way, it too did worse than decoding (typed spans again).
 
 Cost: the prompt is run once; its keys and values are copied to a chunk of
 rows (`chunk`, 64 by default) and each chunk of candidates is one batched
@@ -87,15 +90,34 @@ def sequence_logprobs(model, prompt: list[int], continuations: list[list[int]], 
     return scores
 
 
+def same_target(actions: list[dict], decoded: str | None) -> list[dict]:
+    """The listed actions of the decoded action's type on its element (its other options or spans);
+    [] when `decoded` is not JSON or names no element."""
+    try:
+        d = json.loads(decoded or "")
+    except json.JSONDecodeError:
+        return []
+    if not isinstance(d, dict) or "element" not in d:
+        return []
+    return [a for a in actions if a.get("type") == d.get("type") and a.get("element") == d["element"]]
+
+
 def choose(model, tokenizer, prompt: list[int], schema: dict, decoded: str | None = None,
-           chunk: int = 64) -> tuple[str | None, float]:
+           chunk: int = 64, within: bool = False) -> tuple[str | None, float]:
     """(the best listed action as `write_action` text, its share of the listed ones' probability).
 
     `decoded`, the greedy constrained action, is listed too; (None, 0.0) when
-    the page lists nothing or more than MAX_CANDIDATES actions."""
+    the page lists nothing or more than MAX_CANDIDATES actions. With `within`,
+    only the decoded action's type and element are listed (`same_target`):
+    decoding picks what to act on, scoring picks the option or span."""
     from llmos.train.align.data import encode_response
 
-    texts = [write_action(a) for a in listed_actions(schema)]
+    actions = listed_actions(schema)
+    if within:
+        actions = same_target(actions, decoded)
+        if not actions:
+            return None, 0.0                          # a done, a question, a scroll: decoding's own
+    texts = [write_action(a) for a in actions]
     if decoded and decoded not in texts:
         try:
             json.loads(decoded)

@@ -58,7 +58,7 @@ def _policy(model: Path, choose: str = "decode"):
 
 def run(task: str, url: str | None = None, model: Path = Path("runs/agent"), max_steps: int = 30,
         trace_dir: Path = Path("runs/agent-sessions"), approve: bool = False,
-        choose: Literal["decode", "score"] = "decode") -> int:
+        choose: Literal["decode", "score", "within"] = "decode") -> int:
     """Do one task in a real browser with the trained policy (no network, no outside model).
 
     The person's policy stays as it is by default: purchases, logins and code ask first. When the
@@ -74,7 +74,8 @@ def run(task: str, url: str | None = None, model: Path = Path("runs/agent"), max
         trace_dir: where the session's trace goes (`llmos agent trace ID --trace-dir ...` shows it).
         approve: approve every action the policy asks about without prompting.
         choose: how the policy picks each action: `score` takes the best of every action the page
-            offers, each scored as a whole; `decode` decodes it token by token under the schema.
+            offers, each scored as a whole; `within` decodes, then scores only the other options or
+            spans of the element it chose; `decode` decodes it token by token under the schema.
     """
     from llmos.agent.service import Agent, AgentConfig
     from llmos.agent.views import SessionOptions, StepStatus, UserCommand
