@@ -72,10 +72,12 @@ def test_the_observation_format_travels_with_the_model(backend, tmp_path):
     for marks in (True, False):
         folder = tmp_path / str(marks)
         save_pretrained(backend.model, folder, tokenizer=backend.tokenizer)
-        write_format(folder, marks, cues=marks)
-        assert read_format(folder) == {"marks": marks, "cues": marks}
+        write_format(folder, marks, cues=marks, picks=marks)
+        assert read_format(folder) == {"marks": marks, "cues": marks, "picks": marks}
         policy = PolicyBackend(folder)
         assert policy.marks is marks and ("6 checkbox Newsletter [ ] *" in policy.render(ctx)) is marks
         assert policy.cues is marks and ("<Delivery|Other ~without>" in policy.render(
             ctx.model_copy(update={"task": "Register, without Other."}))) is marks
+    policy = PolicyBackend(folder, picks=True)                       # an argument overrides the file
+    assert policy.picks and "<Delivery|Other *>" in policy.render(ctx.model_copy(update={"task": "Send it, topic Other."}))
     assert read_format(tmp_path) == {} and PolicyBackend(policy=backend.model, tokenizer=backend.tokenizer).marks is False

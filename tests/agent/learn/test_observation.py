@@ -93,3 +93,23 @@ def test_cues_give_each_option_the_request_names_the_word_before_it():
     # the person's answer names options too
     answered = ctx.model_copy(update={"task": "Book a flight.", "notes": ["the person answered: to Paris"]})
     assert "Paris ~to" in render(answered, cues=True)
+
+
+def test_picks_star_the_option_whose_cue_is_a_word_of_its_selects_label():
+    from llmos.agent.learn.observation import picked_options
+    assert picked_options("From", {"Lisbon": "from", "Berlin": "to"}) == {"Lisbon"}
+    assert picked_options("To", {"Lisbon": "from", "Berlin": "to"}) == {"Berlin"}     # "to", a stop word, counts
+    assert picked_options("Date", {"2025-06-12": "on"}) == set()
+    cities = ["Berlin", "Lisbon", "Paris"]
+    origin = Element(index=3, tag="select", role="combobox", label="From", value="Choose a city", options=cities)
+    dest = Element(index=4, tag="select", role="combobox", label="To", value="Choose a city", options=cities)
+    ctx = StepContext(task="Book a flight from Lisbon to Berlin.", step=1,
+                      observation=Observation(url="http://x/flights/", elements=[origin, dest]))
+    lines = render(ctx, cues=True, picks=True).splitlines()
+    assert '3 combobox From ="Choose a city" <Berlin ~to|Lisbon ~from *|Paris>' in lines
+    assert '4 combobox To ="Choose a city" <Berlin ~to *|Lisbon ~from|Paris>' in lines
+    assert '<Berlin|Lisbon *|Paris>' in render(ctx, picks=True)          # picks alone: the star, no cue words
+    assert "*" not in render(ctx, cues=True)                              # cues alone: no star, as older policies saw
+    swapped = ctx.model_copy(update={"task": "Book the latest flight Paris to Lisbon."})
+    assert '<Berlin|Lisbon ~to|Paris ~flight>' in render(swapped, cues=True, picks=True).splitlines()[1]
+    assert '<Berlin|Lisbon ~to *|Paris ~flight>' in render(swapped, cues=True, picks=True).splitlines()[2]

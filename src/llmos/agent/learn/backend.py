@@ -58,7 +58,7 @@ MAX_NEW_TOKENS = 128
 MIN_NEW_TOKENS = 64   # room kept for the reply when a long page fills the context
 POLICY_FILE = "policy.json"   # beside the model: {"min_confidence": p, "choose": mode} from `llmos agent train`
 CHOICES = ("decode", "score", "within")
-FORMAT_FILE = "observation.json"   # beside the model: {"marks": true, "cues": true}, the format it was trained on
+FORMAT_FILE = "observation.json"   # beside the model: {"marks": true, "cues": true, "picks": true}, its format
 
 
 def read_format(folder: Path) -> dict:
@@ -67,8 +67,8 @@ def read_format(folder: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def write_format(folder: Path, marks: bool, cues: bool = False) -> None:
-    (Path(folder) / FORMAT_FILE).write_text(json.dumps({"marks": marks, "cues": cues}) + "\n")
+def write_format(folder: Path, marks: bool, cues: bool = False, picks: bool = False) -> None:
+    (Path(folder) / FORMAT_FILE).write_text(json.dumps({"marks": marks, "cues": cues, "picks": picks}) + "\n")
 
 
 def policy_folder(path: str | Path) -> Path:
@@ -88,7 +88,7 @@ class PolicyBackend:
                  temperature: float = 0.0, seed: int | None = None, constrained: bool = True,
                  max_new_tokens: int = MAX_NEW_TOKENS, threads: int | None = None,
                  min_confidence: float | None = None, marks: bool | None = None, cues: bool | None = None,
-                 choose: str = "decode",
+                 picks: bool | None = None, choose: str = "decode",
                  scope: set[str] | None = None):
         if choose not in CHOICES:
             raise ValueError(f"choose must be one of {', '.join(CHOICES)}, not {choose!r}")
@@ -115,6 +115,7 @@ class PolicyBackend:
         self.min_confidence = float(saved.get("min_confidence", 0.0) if min_confidence is None else min_confidence)
         self.marks = bool(fmt.get("marks", False) if marks is None else marks)
         self.cues = bool(fmt.get("cues", False) if cues is None else cues)
+        self.picks = bool(fmt.get("picks", False) if picks is None else picks)
         self.last_confidence = 1.0
         self.calls = 0
         self.scope = scope
@@ -125,7 +126,7 @@ class PolicyBackend:
 
     def render(self, ctx: StepContext) -> str:
         """The step's prompt in the observation format this policy was trained on."""
-        return render(ctx, marks=self.marks, cues=self.cues)
+        return render(ctx, marks=self.marks, cues=self.cues, picks=self.picks)
 
     def prompt_ids(self, ctx: StepContext) -> list[int]:
         from llmos.train.align.data import encode_prompt

@@ -21,7 +21,8 @@ def train(out: Path = Path("runs/agent"), overrides: list[str] | None = None) ->
 
     Settings: episodes, workers, seed, base, pretrain_steps, pretrain_batch, pretrain_seq_len,
     sft_steps, sft_batch, sft_lr, rollout_tasks, samples, temperature, verify, dpo_steps, dpo_batch,
-    dpo_lr, beta, dpo_sft_weight, marks, cues, threads, precision (auto, fp32, bf16), until (demos, pretrain, sft, rollouts, dpo),
+    dpo_lr, beta, dpo_sft_weight, marks, cues, picks, threads, precision (auto, fp32, bf16),
+    until (demos, pretrain, sft, rollouts, dpo),
     model.d_model, model.n_layers, model.n_heads, model.n_kv_heads, model.d_ff,
     model.max_seq_len, model.vocab_size, model.tie_embeddings.
 

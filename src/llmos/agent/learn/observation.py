@@ -44,6 +44,13 @@ by position from the task line:
 (a word of letters only; an option the request names after a number or a
 bracket gets no cue).
 
+With `picks` on as well, an option whose cue is a word of its select's own
+label gets a `*`, so the From select points at the From city and the To
+select at the To city without the model comparing the cue with the label:
+
+    3 select From ="Choose a city" <Amsterdam|Berlin ~to|Lisbon ~from *|Madrid|Paris|Rome>
+    4 select To ="Choose a city" <Amsterdam|Berlin ~to *|Lisbon ~from|Madrid|Paris|Rome>
+
 Every element the agent listed is kept, with its index, role, label, value,
 checked state and options (links lose their href: the host and port of the
 suite say nothing about what to do). Page text keeps only the lines that no
@@ -98,7 +105,14 @@ def option_cues(options: list[str], text: str) -> dict[str, str]:
     return out
 
 
-def _element_line(e: Element, marked: bool = False, cues: dict[str, str] | None = None) -> str:
+def picked_options(label: str, cues: dict[str, str]) -> set[str]:
+    """The options whose cue is a word of the select's label (every word, stop words too: "To")."""
+    said = set(_WORD.findall(label.casefold()))
+    return {option for option, cue in cues.items() if cue in said}
+
+
+def _element_line(e: Element, marked: bool = False, cues: dict[str, str] | None = None,
+                  picked: set[str] = frozenset()) -> str:
     line = f"{e.index} {e.role} {e.label}"
     if e.role in ("checkbox", "radio"):
         line += " [x]" if e.checked else " [ ]"
@@ -108,7 +122,8 @@ def _element_line(e: Element, marked: bool = False, cues: dict[str, str] | None 
         line += f' ="{e.value}"'
     if e.options:
         cues = cues or {}
-        line += " <" + "|".join(o + (f" ~{cues[o]}" if o in cues else "") for o in e.options[:MAX_OPTIONS]) + ">"
+        line += " <" + "|".join(o + (f" ~{cues[o]}" if o in cues else "") + (" *" if o in picked else "")
+                                for o in e.options[:MAX_OPTIONS]) + ">"
     if e.disabled:
         line += " disabled"
     return line
@@ -135,7 +150,8 @@ def _history_item(action: dict) -> str:
     return " ".join(parts)
 
 
-def render(ctx: StepContext, max_text: int = MAX_TEXT, marks: bool = False, cues: bool = False) -> str:
+def render(ctx: StepContext, max_text: int = MAX_TEXT, marks: bool = False, cues: bool = False,
+           picks: bool = False) -> str:
     """The prompt for one step: page, recent actions, elements, page text, task, then `action:`."""
     obs = ctx.observation
     path = urlparse(obs.url).path if obs.url.startswith("http") else obs.url
@@ -152,8 +168,10 @@ def render(ctx: StepContext, max_text: int = MAX_TEXT, marks: bool = False, cues
         lines.append("note: " + " ".join(ctx.notes[-1].split())[:MAX_NOTE])
     named = named_elements(obs.elements, ctx.task, ctx.notes[-1] if ctx.notes else "") if marks else set()
     said = ctx.task + (" " + ctx.notes[-1] if ctx.notes else "")
-    lines += [_element_line(e, e.index in named, option_cues(e.options, said) if cues and e.options else None)
-              for e in obs.elements]
+    for e in obs.elements:
+        found = option_cues(e.options, said) if (cues or picks) and e.options else {}
+        lines.append(_element_line(e, e.index in named, found if cues else None,
+                                   picked_options(e.label, found) if picks else frozenset()))
     text = _page_text(ctx, max_text)
     if text:
         lines.append(f"text: {text}")

@@ -67,6 +67,7 @@ class AgentTrainConfig:
     verify: bool = True             # replay the first divergence with the oracle's action
     marks: bool = True              # observation: a * on each checkbox and radio the request names (observation.py)
     cues: bool = True               # observation: the request's word before each select option it names
+    picks: bool = True              # observation: a * on the option whose cue is a word of its select's label
     renamed_copies: int = 2         # per demonstration step, copies with cities, dates and people renamed (augment.py)
     dpo_steps: int = 60
     dpo_batch: int = 8
@@ -158,10 +159,10 @@ def _all_demos(run: Path) -> list:
     return [e for p in sorted((run / "demos").glob("part-*.jsonl")) for e in read_episodes(p)]
 
 
-def sft_examples(episodes, marks: bool = False, cues: bool = False) -> list:
+def sft_examples(episodes, marks: bool = False, cues: bool = False, picks: bool = False) -> list:
     from llmos.agent.learn.demos import examples
     from llmos.agent.learn.observation import render, write_action
-    return examples(episodes, lambda ctx: render(ctx, marks=marks, cues=cues), write_action)
+    return examples(episodes, lambda ctx: render(ctx, marks=marks, cues=cues, picks=picks), write_action)
 
 
 def write_corpus(run: Path, examples) -> Path:
@@ -260,7 +261,7 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         episodes = demonstrations(run, cfg)
         prog.mark("demos", episodes=len(episodes), successful=sum(e.success for e in episodes))
     episodes = _all_demos(run)
-    examples = sft_examples(episodes, cfg.marks, cfg.cues)
+    examples = sft_examples(episodes, cfg.marks, cfg.cues, cfg.picks)
     log(f"demonstrations: {prog.data['stages']['demos']['episodes']} episodes, {len(examples)} steps")
     if cfg.renamed_copies:
         from llmos.agent.learn.augment import renamed_copies
@@ -282,7 +283,7 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         save_jsonl(examples, run / "sft_data.jsonl")
         train_sft(model, tok, examples, run / "sft", _sft_config(cfg), resume=(run / "sft").exists(),
                   callback=lambda k: prog.tick("sft"))
-        write_format(run / "sft" / "model", cfg.marks, cfg.cues)
+        write_format(run / "sft" / "model", cfg.marks, cfg.cues, cfg.picks)
         prog.mark("sft", examples=len(examples))
     if cfg.until == "sft":
         return run / "sft" / "model"
@@ -312,7 +313,7 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
                   callback=lambda k: prog.tick("dpo"))
         # the pairs' prompts are in the SFT policy's format (rollouts render with it), whatever cfg says now
         fmt = read_format(run / "sft" / "model")
-        write_format(run / "dpo" / "model", fmt.get("marks", False), fmt.get("cues", False))
+        write_format(run / "dpo" / "model", **{k: fmt.get(k, False) for k in ("marks", "cues", "picks")})
         prog.mark("dpo", pairs=len(prefs))
     if prog.done("dpo"):
         final = run / "dpo" / "model"
