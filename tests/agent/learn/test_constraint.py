@@ -117,3 +117,28 @@ def test_an_action_that_would_change_nothing_is_not_offered(tokenizer):
     unnamed = action_schema(done, "Ship it abroad.")
     select = next(v for v in unnamed["anyOf"] if v["properties"]["type"] == {"const": "select"})
     assert select["properties"]["option"] == {"enum": ["France"]}   # all but the one it shows
+
+
+def test_picks_leave_each_select_the_city_the_request_gives_its_label():
+    cities = ["Choose a city", "Amsterdam", "Berlin", "Lisbon", "Paris"]
+    search = Observation(url="http://x/flights/", elements=[
+        Element(index=3, tag="select", role="combobox", label="From", options=cities, value="Choose a city"),
+        Element(index=4, tag="select", role="combobox", label="To", options=cities, value="Choose a city")])
+
+    def options(schema: dict) -> dict[int, list[str]]:
+        return {v["properties"]["element"]["const"]: v["properties"]["option"]["enum"] for v in schema["anyOf"]
+                if v["properties"]["type"] == {"const": "select"}}
+
+    trip = "How much is the cheapest fare from Paris to Lisbon?"
+    assert options(action_schema(search, trip)) == {3: ["Lisbon", "Paris"], 4: ["Lisbon", "Paris"]}
+    assert options(action_schema(search, trip, picks=True)) == {3: ["Paris"], 4: ["Lisbon"]}
+    # From has no cue of its own here ("flight Paris"): the city To keeps is dropped from it
+    assert options(action_schema(search, "the latest flight Paris to Amsterdam", picks=True)) == \
+        {3: ["Paris"], 4: ["Amsterdam"]}
+    # no cue at all: both cities stay, as without picks
+    assert options(action_schema(search, "Paris -> Lisbon", picks=True)) == {3: ["Lisbon", "Paris"],
+                                                                              4: ["Lisbon", "Paris"]}
+    # From already shows Paris: nothing left to change there
+    set_from = search.model_copy(update={"elements": [search.elements[0].model_copy(update={"value": "Paris"}),
+                                                      search.elements[1]]})
+    assert options(action_schema(set_from, trip, picks=True)) == {4: ["Lisbon"]}

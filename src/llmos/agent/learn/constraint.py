@@ -27,6 +27,19 @@ characters, like a size "M", as written), the policy chooses among those
 a choice of two cities and Date one date. A select whose options the request
 does not name (a sort order, say) keeps all of them.
 
+With `picks` (the observation format of a policy trained with them), the
+request's own words settle which named city goes where: an option whose cue
+(`observation.option_cues`, the request's word just before it) is a word of
+the select's label is the one that select keeps, and an option another select
+keeps that way is dropped from the rest:
+
+    "the latest flight Paris to Amsterdam"   To: Amsterdam ("to" is its label)
+                                             From: Paris (Amsterdam is To's)
+
+A small policy decides From against To at chance (about half of each, even on
+its training steps; BENCHMARKS.md), so this is left to the schema, where the
+request says it plainly; where it does not, both cities stay.
+
 Nor does the schema offer an action that would change nothing: selecting the
 option a select already shows, clicking a radio button that is already
 checked, or typing into a field that already holds one of the request's
@@ -44,6 +57,7 @@ from __future__ import annotations
 
 import re
 
+from llmos.agent.learn.observation import option_cues, picked_options
 from llmos.agent.views import Element, Observation
 
 MAX_TYPED = 80
@@ -96,6 +110,26 @@ def named_options(options: list[str], *texts: str) -> list[str]:
     return [o for o in options if named(o)]
 
 
+def label_picks(obs: Observation, *texts: str) -> dict[int, list[str]]:
+    """select index -> the options whose cue in `texts` is a word of its label (module docstring)."""
+    said = " ".join(t for t in texts if t)
+    out = {}
+    for e in obs.elements:
+        if kind_of(e) == "select" and e.options:
+            picked = picked_options(e.label, option_cues(e.options, said))
+            if picked:
+                out[e.index] = [o for o in e.options if o in picked]
+    return out
+
+
+def _by_label(index: int, options: list[str], picks: dict[int, list[str]]) -> list[str]:
+    mine = [o for o in options if o in picks.get(index, ())]
+    if mine:
+        return mine
+    others = {o for i, chosen in picks.items() if i != index for o in chosen}
+    return [o for o in options if o not in others] or options
+
+
 def _variant(kind: str, required: dict, optional: dict | None = None) -> dict:
     props = {"type": {"const": kind}, **required, **(optional or {})}
     return {"type": "object", "properties": props, "required": ["type", *required],
@@ -106,13 +140,14 @@ def _is_checked_radio(e: Element) -> bool:
     return e.role == "radio" and bool(e.checked)
 
 
-def action_schema(obs: Observation, task: str = "", note: str = "") -> dict:
+def action_schema(obs: Observation, task: str = "", note: str = "", picks: bool = False) -> dict:
     """The JSON schema of the actions that make sense on `obs` for the request `task` (module docstring)."""
     values = typed_values(task, note) if task else []
     known = set(values)
     clicks = [e.index for e in obs.elements if kind_of(e) == "click" and not e.disabled and not _is_checked_radio(e)]
     fields = [e.index for e in obs.elements
               if kind_of(e) == "type" and not e.disabled and not (e.value and e.value in known)]
+    by_label = label_picks(obs, task, note) if picks and task else {}
     variants = []
     if clicks:
         variants.append(_variant("click", {"element": {"enum": clicks}}))
@@ -123,6 +158,7 @@ def action_schema(obs: Observation, task: str = "", note: str = "") -> dict:
         if kind_of(e) == "select" and e.options and not e.disabled:
             options = list(dict.fromkeys(e.options))
             options = (named_options(options, task, note) or options) if task else options
+            options = _by_label(e.index, options, by_label) if by_label else options
             options = [o for o in options if o != e.value]           # the one it shows: no change
             if options:
                 variants.append(_variant("select", {"element": {"const": e.index}, "option": {"enum": options}}))
