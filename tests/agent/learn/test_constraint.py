@@ -142,3 +142,23 @@ def test_picks_leave_each_select_the_city_the_request_gives_its_label():
     set_from = search.model_copy(update={"elements": [search.elements[0].model_copy(update={"value": "Paris"}),
                                                       search.elements[1]]})
     assert options(action_schema(set_from, trip, picks=True)) == {4: ["Lisbon"]}
+
+
+def test_marks_leave_out_the_boxes_and_radios_the_request_passes_over(tokenizer):
+    cabin = Observation(url="http://x/flights/", elements=[
+        Element(index=6, tag="input", role="radio", label="Economy", input_type="radio", checked=True),
+        Element(index=7, tag="input", role="radio", label="Business", input_type="radio", checked=False),
+        Element(index=8, tag="button", role="button", label="Search flights")])
+    trip = "Search for economy flights from Madrid to Amsterdam."
+    business = write_action({"type": "click", "element": 7})
+    assert accepts(action_schema(cabin, trip), tokenizer, business)
+    assert not accepts(action_schema(cabin, trip, marks=True), tokenizer, business)
+    assert accepts(action_schema(cabin, trip, marks=True), tokenizer, write_action({"type": "click", "element": 8}))
+    assert accepts(action_schema(cabin, "Search for flights to Amsterdam.", marks=True), tokenizer, business)
+    boxes = Observation(url="http://x/forms/library", elements=[
+        Element(index=4, tag="input", role="checkbox", label="History", input_type="checkbox", checked=False),
+        Element(index=5, tag="input", role="checkbox", label="Science", input_type="checkbox", checked=False),
+        Element(index=6, tag="input", role="checkbox", label="Poetry", input_type="checkbox", checked=True)])
+    clicks = next(v for v in action_schema(boxes, "My interests: science.", marks=True)["anyOf"]
+                  if v["properties"]["type"] == {"const": "click"})
+    assert clicks["properties"]["element"]["enum"] == [5, 6]        # Poetry, ticked, can still be unticked

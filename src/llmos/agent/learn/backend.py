@@ -136,7 +136,8 @@ class PolicyBackend:
 
     def schema(self, ctx: StepContext) -> dict:
         """The step's action schema (constraint.py), the last note counting as the person's words."""
-        return action_schema(ctx.observation, ctx.task, ctx.notes[-1] if ctx.notes else "", picks=self.picks)
+        return action_schema(ctx.observation, ctx.task, ctx.notes[-1] if ctx.notes else "",
+                             picks=self.picks, marks=self.marks)
 
     def grammar(self, schema: dict):
         from llmos.infer.grammar import Grammar, compile_grammar

@@ -48,6 +48,14 @@ step that is already done is the commonest way a small policy loops; under
 this schema the step it repeats is simply not there, and the next most likely
 action, the one that moves the task on, is taken instead.
 
+With `marks` (the observation's `*` on each checkbox and radio the request
+names), a page where the request names some of the boxes or radios is one
+where it chose among them: an unchecked box or radio of that role that it
+does not name is not offered ("search for economy flights" leaves Business
+unclicked; "interests: Science" leaves History). A box that must be ticked
+and that the request never mentions, a consent box say, is then the
+person's to tick: the policy can only ask.
+
 Properties come in the order the demonstrations write them (`write_action`),
 with json.dumps's separators, which is also what the grammar engine emits.
 A valid action is still only a proposal: the agent's policy and limits judge
@@ -57,7 +65,7 @@ from __future__ import annotations
 
 import re
 
-from llmos.agent.learn.observation import option_cues, picked_options
+from llmos.agent.learn.observation import named_elements, option_cues, picked_options
 from llmos.agent.views import Element, Observation
 
 MAX_TYPED = 80
@@ -140,11 +148,21 @@ def _is_checked_radio(e: Element) -> bool:
     return e.role == "radio" and bool(e.checked)
 
 
-def action_schema(obs: Observation, task: str = "", note: str = "", picks: bool = False) -> dict:
+def _unnamed_boxes(obs: Observation, *texts: str) -> set[int]:
+    """Unchecked boxes and radios the request leaves out where it names others of their role."""
+    named = named_elements(obs.elements, *texts)
+    roles = {e.role for e in obs.elements if e.index in named}
+    return {e.index for e in obs.elements if e.role in roles and e.index not in named and not e.checked}
+
+
+def action_schema(obs: Observation, task: str = "", note: str = "", picks: bool = False,
+                  marks: bool = False) -> dict:
     """The JSON schema of the actions that make sense on `obs` for the request `task` (module docstring)."""
     values = typed_values(task, note) if task else []
     known = set(values)
-    clicks = [e.index for e in obs.elements if kind_of(e) == "click" and not e.disabled and not _is_checked_radio(e)]
+    left_out = _unnamed_boxes(obs, task, note) if marks and task else set()
+    clicks = [e.index for e in obs.elements if kind_of(e) == "click" and not e.disabled and not _is_checked_radio(e)
+              and e.index not in left_out]
     fields = [e.index for e in obs.elements
               if kind_of(e) == "type" and not e.disabled and not (e.value and e.value in known)]
     by_label = label_picks(obs, task, note) if picks and task else {}
