@@ -14,15 +14,16 @@ def train(out: Path = Path("runs/agent"), overrides: list[str] | None = None) ->
     Stages: seeded task variants on the suite's three sites; oracle demonstrations played through
     the Action API; a small llmos decoder with a BPE tokenizer pretrained on the default corpus
     and the observations (or `base=RUN`); SFT on the demonstrations; rollouts of the SFT policy
-    with branching and judging (Agent Q style); DPO on the step-level preference pairs. Writes
-    OUT/model (the policy), OUT/progress.json (stages and their times) and each stage's run folder.
+    with branching and judging (Agent Q style); DPO on the step-level preference pairs, kept only
+    when its step agreement on fresh training variants is at least SFT's (gate_tasks=0: always).
+    Writes OUT/model (the policy), OUT/progress.json (stages and their times) and each stage's run folder.
     Run the same command again to resume an interrupted run; `until=sft` stops after a stage (the
     next run with a later `until` goes on from there).
 
     Settings: episodes, workers, seed, base, pretrain_steps, pretrain_batch, pretrain_seq_len,
     sft_steps, sft_batch, sft_lr, rollout_tasks, samples, temperature, verify, dpo_steps, dpo_batch,
-    dpo_lr, beta, dpo_sft_weight, marks, cues, picks, threads, precision (auto, fp32, bf16),
-    until (demos, pretrain, sft, rollouts, dpo),
+    dpo_lr, beta, dpo_sft_weight, gate_tasks, gate_steps, marks, cues, picks, threads,
+    precision (auto, fp32, bf16), until (demos, pretrain, sft, rollouts, dpo),
     model.d_model, model.n_layers, model.n_heads, model.n_kv_heads, model.d_ff,
     model.max_seq_len, model.vocab_size, model.tie_embeddings.
 

@@ -75,6 +75,9 @@ class AgentTrainConfig:
     beta: float = 0.1
     dpo_sft_weight: float = 1.0     # the chosen action's NLL beside the DPO term (RPO), so few pairs do not
                                     # push the demonstrated actions down with the rejected ones
+    gate_tasks: int = 24            # fresh training variants on which DPO must match SFT to be kept (gate.py);
+                                    # 0 keeps DPO unchecked
+    gate_steps: int = 200
     threads: int = 0                # torch CPU threads; 0 = torch's default
     precision: str = "auto"         # pretraining and SFT: auto = bf16 on a CPU with native bf16, else fp32
     until: str = "dpo"              # the last stage to run (demos, pretrain, sft, rollouts, dpo); run again to go on
@@ -83,7 +86,8 @@ class AgentTrainConfig:
         if isinstance(self.model, dict):            # from a saved agent_train_config.json
             self.model = PolicyModel(**self.model)
         require_at_least(self, 1, "episodes", "workers", "sft_steps", "sft_batch", "dpo_batch", "pretrain_batch")
-        require_at_least(self, 0, "renamed_copies")
+        require_at_least(self, 0, "renamed_copies", "gate_tasks")
+        require_at_least(self, 1, "gate_steps")
         require(self.until in STAGES, "until", "one of " + ", ".join(STAGES), self.until)
         require(self.precision in ("auto", "fp32", "bf16"), "precision", "one of auto, fp32, bf16", self.precision)
         require(self.model.max_seq_len >= 256, "model.max_seq_len",
@@ -317,6 +321,18 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
         prog.mark("dpo", pairs=len(prefs))
     if prog.done("dpo"):
         final = run / "dpo" / "model"
+        if cfg.gate_tasks and not prog.done("gate"):
+            from llmos.agent.learn.demos import collect
+            from llmos.agent.learn.gate import gate, write_gate
+            prog.start("gate")
+            fresh = collect(generate("train", cfg.gate_tasks, cfg.seed + 2), run / "gate" / "episodes.jsonl")
+            verdict = gate(run / "sft" / "model", final, fresh, cfg.gate_steps, cfg.seed)
+            write_gate(run, verdict)
+            log(f"gate: step agreement SFT {verdict['sft']:.3f}, SFT+DPO {verdict['dpo']:.3f}; "
+                f"kept {verdict['kept']}")
+            prog.mark("gate", **verdict)
+        if prog.data["stages"].get("gate", {}).get("kept") == "sft":
+            final = run / "sft" / "model"
     if not prog.done("calibrate"):
         from llmos.agent.learn.calibrate import calibrate
         prog.start("calibrate")
