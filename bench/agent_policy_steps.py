@@ -4,8 +4,8 @@
 
 The oracle plays `n` variants of each held-out split through the Action API
 (kept in RUN/heldout/SPLIT.jsonl, so a second run reuses them); then, on each
-of their steps, the SFT policy (RUN/sft/model) and the final policy
-(RUN/model) answer under the action schema, greedily, in each `--choose`
+of their steps, the SFT policy (RUN/sft/model) and the SFT+DPO policy
+(RUN/dpo/model; `final` is RUN/model, the one the DPO gate kept) answer under the action schema, greedily, in each `--choose`
 mode (score: the best of every listed action by whole-sequence log-prob;
 decode: token-by-token greedy decoding), and the answer is compared with the
 oracle's (`llmos.agent.learn.agreement`). An episode of n
@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=60, help="oracle episodes per held-out split")
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--limit", type=int, default=400, help="steps per split and policy (sampled, seeded)")
-    ap.add_argument("--policies", nargs="+", default=["sft", "final"])
+    ap.add_argument("--policies", nargs="+", default=["sft", "dpo"], choices=["sft", "dpo", "final"],
+                    help="sft (RUN/sft/model), dpo (RUN/dpo/model), final (RUN/model: the policy the gate kept)")
     ap.add_argument("--choose", nargs="+", default=["decode"], choices=["decode", "score", "within"],
                     help="how the policy picks its action (backend.py); several are measured on the same steps")
     ap.add_argument("--out", type=Path, default=Path("bench/results/agent_policy_steps.json"))
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from llmos.agent.learn.generator import generate
     from llmos.config import atomic_write_text
 
-    folders = {"sft": args.run / "sft" / "model", "final": args.run / "model"}
+    folders = {"sft": args.run / "sft" / "model", "dpo": args.run / "dpo" / "model", "final": args.run / "model"}
     out = {"run": str(args.run), "n": args.n, "seed": args.seed, "splits": {}}
     for split in ("held_out_values", "held_out_templates"):
         episodes = collect(generate(split, args.n, args.seed), args.run / "heldout" / f"{split}.jsonl")
