@@ -331,6 +331,7 @@ def train_policy(run: str | Path, cfg: AgentTrainConfig | None = None, log=print
             log(f"gate: step agreement SFT {verdict['sft']:.3f}, SFT+DPO {verdict['dpo']:.3f}; "
                 f"kept {verdict['kept']}")
             prog.mark("gate", **verdict)
+            prog.data["stages"].pop("calibrate", None)   # a run gated after the fact: RUN/model is copied again
         if prog.data["stages"].get("gate", {}).get("kept") == "sft":
             final = run / "sft" / "model"
     if not prog.done("calibrate"):
