@@ -5,11 +5,11 @@
 The oracle plays `n` variants of each held-out split through the Action API
 (kept in RUN/heldout/SPLIT.jsonl, so a second run reuses them); then, on each
 of their steps, the SFT policy (RUN/sft/model) and the SFT+DPO policy
-(RUN/dpo/model; `final` is RUN/model, the one the DPO gate kept) answer under the action schema, greedily, in each `--choose`
-mode (score: the best of every listed action by whole-sequence log-prob;
-decode: token-by-token greedy decoding), and the answer is compared with the
-oracle's (`llmos.agent.learn.agreement`). An episode of n
-steps needs about every step right, so this says where the end-to-end
+(RUN/dpo/model; `final` is RUN/model, the one the DPO gate kept) answer
+under the action schema, greedily, in each `--choose` mode (score: the best
+of every listed action by whole-sequence log-prob; decode: token-by-token
+greedy decoding), and the answer is compared with the oracle's
+(`llmos.agent.learn.agreement`). An episode of n steps needs about every step right, so this says where the end-to-end
 failures of bench/agent_policy.py come from, without a browser in the loop
 for the policy. Figures go to bench/results/agent_policy_steps.json.
 """

@@ -79,5 +79,6 @@ def test_the_observation_format_travels_with_the_model(backend, tmp_path):
         assert policy.cues is marks and ("<Delivery|Other ~without>" in policy.render(
             ctx.model_copy(update={"task": "Register, without Other."}))) is marks
     policy = PolicyBackend(folder, picks=True)                       # an argument overrides the file
-    assert policy.picks and "<Delivery|Other *>" in policy.render(ctx.model_copy(update={"task": "Send it, topic Other."}))
+    topic = ctx.model_copy(update={"task": "Send it, topic Other."})
+    assert policy.picks and "<Delivery|Other *>" in policy.render(topic)
     assert read_format(tmp_path) == {} and PolicyBackend(policy=backend.model, tokenizer=backend.tokenizer).marks is False

@@ -176,7 +176,7 @@ def action_schema(obs: Observation, task: str = "", note: str = "", picks: bool 
         if kind_of(e) == "select" and e.options and not e.disabled:
             options = list(dict.fromkeys(e.options))
             options = (named_options(options, task, note) or options) if task else options
-            options = _by_label(e.index, options, by_label) if by_label else options
+            options = _by_label(e.index, options, by_label)
             options = [o for o in options if o != e.value]           # the one it shows: no change
             if options:
                 variants.append(_variant("select", {"element": {"const": e.index}, "option": {"enum": options}}))
